@@ -1,0 +1,17 @@
+"""attnrnn_np: AttentionRNN (Khandelwal & Sigal, ICCV 2019) in NumPy/CuPy with manual backprop.
+
+The package root exports the public functions of SPEC §6 and the thin
+stateful layer; everything else lives in one module per idea.
+"""
+
+from .arnn import arnn_backward, arnn_forward, init_arnn_params
+from .layer import AttentionRNN
+
+__all__ = [
+    "init_arnn_params",
+    "arnn_forward",
+    "arnn_backward",
+    "AttentionRNN",
+]
+
+__version__ = "0.1.0"

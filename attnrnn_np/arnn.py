@@ -1,0 +1,353 @@
+"""The single-scale AttentionRNN layer (SPEC §2, §3, §6).
+
+Composition of the pieces, in order::
+
+    U_d = conv_k×k(X, d.W_x) + d.b + q · d.W_q           (conv.py)
+    h_fwd, h_bwd = two diagonal-LSTM scans                (directions.py, scan.py)
+    S = h_fwd · head.w[:K] + h_bwd · head.w[K:] + head.b  (head.py)
+    A = σ(S) or spatial softmax(S)                        (normalize.py)
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from .backend import array_module
+from .conv import ConvCache, conv_same_backward, conv_same_forward
+from .directions import DirectionsCache, directions_backward, directions_forward
+from .head import HeadCache, head_backward, head_forward
+from .normalize import NormalizeCache, check_normalize, normalize_backward, normalize_forward
+from .scan import SCHEDULES
+from .validate import check_finite, check_float_array, resolve_xp
+
+__all__ = [
+    "DIRECTIONS",
+    "ARNNCache",
+    "ARNNDims",
+    "arnn_param_keys",
+    "arnn_dims",
+    "init_arnn_params",
+    "arnn_forward",
+    "arnn_backward",
+    "arnn_logits_forward",
+    "arnn_logits_backward",
+]
+
+DIRECTIONS = ("fwd", "bwd")
+
+
+class ARNNDims(NamedTuple):
+    C: int  # input channels
+    K: int  # hidden size of each direction
+    Q: int  # query size (0 = no query)
+    k: int  # input-to-state kernel size
+
+
+class ARNNCache(NamedTuple):
+    dims: ARNNDims
+    prefix: str                 # key prefix of this ARNN ("" or e.g. "scale2.")
+    keys: tuple                 # the params' keys, in their order
+    q: object                   # (N, Q) or None
+    W_q: object                 # (Q, 8K) = [fwd.W_q, bwd.W_q] or None
+    conv: ConvCache             # input-to-state convolution, both directions at once
+    directions: DirectionsCache
+    head: HeadCache
+    norm: NormalizeCache | None  # None for the logits-only forward
+    U: object                   # (N, H, W, 8K) pre-activations [U_fwd, U_bwd]
+    h_fwd: object               # (N, H, W, K)
+    h_bwd: object               # (N, H, W, K)
+    S: object                   # (N, H, W) logits
+
+
+def arnn_param_keys(query_dim=0, prefix=""):
+    """The parameter keys of one ARNN, in canonical order (SPEC §2)."""
+    keys = []
+    for d in DIRECTIONS:
+        keys += [f"{prefix}{d}.W_x", f"{prefix}{d}.b"]
+        if query_dim > 0:
+            keys.append(f"{prefix}{d}.W_q")
+        keys += [f"{prefix}{d}.W_up", f"{prefix}{d}.W_left"]
+    return keys + [f"{prefix}head.w", f"{prefix}head.b"]
+
+
+def init_arnn_params(in_channels, hidden, *, query_dim=0, kernel_size=3, seed=0,
+                     dtype="float64", xp=None):
+    """Random parameters of one AttentionRNN.
+
+    Parameters
+    ----------
+    in_channels : int
+        C, channels of the feature map.
+    hidden : int
+        K, hidden size of each direction's LSTM.
+    query_dim : int
+        Q, size of the query (0 = no query, no ``W_q`` keys).
+    kernel_size : int
+        k, odd size of the input-to-state kernel.
+    seed : int
+        Numbers are drawn with NumPy on the host and then moved, so the same
+        seed gives the same parameters on every backend.
+    dtype : "float32" or "float64"
+    xp : module, "numpy", "cupy" or None (NumPy)
+
+    Returns
+    -------
+    params : dict of arrays with the keys of SPEC §2::
+
+        {d}.W_x (k, k, C, 4K)   {d}.b (4K,)   {d}.W_q (Q, 4K)   for d in fwd, bwd
+        {d}.W_up (K, 4K)        {d}.W_left (K, 4K)
+        head.w (2K,)            head.b (1,)
+
+    Notes
+    -----
+    Weights are drawn from N(0, 1/fan_in) (fan_in = k·k·C for ``W_x``, Q for
+    ``W_q``, 2K for the two recurrent matrices together, 2K for the head).
+    Gate biases are 0 except the forget gate's, which is 1 so that cell
+    states are carried along the rows from the start. ``head.b`` is 0.
+    """
+    import numpy as host  # the one place random numbers are drawn: on the host, then moved
+
+    C, K, Q, k = int(in_channels), int(hidden), int(query_dim), int(kernel_size)
+    for name, v, lo in (("in_channels", C, 1), ("hidden", K, 1), ("query_dim", Q, 0), ("kernel_size", k, 1)):
+        if v < lo:
+            raise ValueError(f"{name} must be >= {lo}, got {v}")
+    if k % 2 == 0:
+        raise ValueError(f"kernel_size must be odd for a 'same' convolution, got {k}")
+    dtype = _check_dtype_name(dtype)
+    xp = resolve_xp(xp)
+    rng = host.random.default_rng(seed)
+    params = {}
+    for d in DIRECTIONS:
+        params[f"{d}.W_x"] = rng.normal(0.0, (k * k * C) ** -0.5, (k, k, C, 4 * K))
+        b = host.zeros(4 * K)
+        b[K:2 * K] = 1.0
+        params[f"{d}.b"] = b
+        if Q > 0:
+            params[f"{d}.W_q"] = rng.normal(0.0, Q ** -0.5, (Q, 4 * K))
+        params[f"{d}.W_up"] = rng.normal(0.0, (2 * K) ** -0.5, (K, 4 * K))
+        params[f"{d}.W_left"] = rng.normal(0.0, (2 * K) ** -0.5, (K, 4 * K))
+    params["head.w"] = rng.normal(0.0, (2 * K) ** -0.5, (2 * K,))
+    params["head.b"] = host.zeros(1)
+    return {key: xp.asarray(v, dtype=dtype) for key, v in params.items()}
+
+
+def _check_dtype_name(dtype):
+    name = getattr(dtype, "name", None) or getattr(dtype, "__name__", None) or str(dtype)
+    if name not in ("float32", "float64"):
+        raise TypeError(f"dtype must be float32 or float64, got {dtype!r}")
+    return name
+
+
+def arnn_dims(params, prefix=""):
+    """Check one ARNN's parameters and read (C, K, Q, k) from their shapes.
+
+    Raises ``KeyError`` for missing or unexpected keys (all named),
+    ``ValueError`` for shapes that disagree with each other or an even kernel,
+    ``TypeError`` for non-float or mixed dtypes. Only keys starting with
+    ``prefix`` are considered, so a multi-scale dict can be checked scale by scale.
+    """
+    if not isinstance(params, dict):
+        raise TypeError(f"params must be a dict of arrays, got {type(params).__name__}")
+    own = {key for key in params if key.startswith(prefix)}
+    Q_guess = 1 if f"{prefix}fwd.W_q" in own or f"{prefix}bwd.W_q" in own else 0
+    expected = set(arnn_param_keys(Q_guess, prefix))
+    missing, extra = sorted(expected - own), sorted(own - expected)
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"missing {missing}")
+        if extra:
+            parts.append(f"unexpected {extra}")
+        raise KeyError(f"ARNN params with prefix {prefix!r}: " + "; ".join(parts))
+    dtypes = {params[key].dtype for key in expected}
+    for key in sorted(expected):
+        check_float_array(params[key], f"params[{key!r}]")
+    if len(dtypes) > 1:
+        raise TypeError(f"ARNN params mix dtypes {sorted(str(d) for d in dtypes)}; use one float dtype")
+
+    W_x = params[f"{prefix}fwd.W_x"]
+    if W_x.ndim != 4 or W_x.shape[0] != W_x.shape[1] or W_x.shape[3] % 4 != 0:
+        raise ValueError(f"params[{prefix + 'fwd.W_x'!r}] must have shape (k, k, C, 4K), got {W_x.shape}")
+    k, C, K = W_x.shape[0], W_x.shape[2], W_x.shape[3] // 4
+    if k % 2 == 0:
+        raise ValueError(f"input-to-state kernel size must be odd, got k={k} from {prefix}fwd.W_x {W_x.shape}")
+    Q = params[f"{prefix}fwd.W_q"].shape[0] if Q_guess else 0
+    want = {"head.w": (2 * K,), "head.b": (1,)}
+    for d in DIRECTIONS:
+        want.update({f"{d}.W_x": (k, k, C, 4 * K), f"{d}.b": (4 * K,),
+                     f"{d}.W_up": (K, 4 * K), f"{d}.W_left": (K, 4 * K)})
+        if Q:
+            want[f"{d}.W_q"] = (Q, 4 * K)
+    for key, shape in want.items():
+        got = tuple(params[prefix + key].shape)
+        if got != shape:
+            raise ValueError(
+                f"params[{prefix + key!r}] has shape {got}, expected {shape} "
+                f"(C={C}, K={K}, Q={Q}, k={k} read from {prefix}fwd.W_x and {prefix}fwd.W_q)"
+            )
+    return ARNNDims(C, K, Q, k)
+
+
+def check_inputs(X, q, dims: ARNNDims, param_dtype, prefix=""):
+    """Validate X and q against the parameters' dimensions and dtype."""
+    check_float_array(X, "X")
+    if X.ndim != 4:
+        raise ValueError(f"X must have shape (N, H, W, C), got shape {X.shape}")
+    N, H, W, C = X.shape
+    if min(N, H, W) < 1:
+        raise ValueError(f"X must be non-empty, got shape {X.shape}")
+    if C != dims.C:
+        raise ValueError(f"X has {C} channels but the parameters expect C={dims.C} ({prefix}fwd.W_x)")
+    if X.dtype != param_dtype:
+        raise TypeError(f"X has dtype {X.dtype} but the parameters are {param_dtype}; use one dtype")
+    if dims.Q == 0 and q is not None:
+        raise ValueError("a query q was given but the parameters have no query weights (W_q); "
+                         "create them with query_dim > 0")
+    if dims.Q > 0:
+        if q is None:
+            raise ValueError(f"the parameters have query weights (Q={dims.Q}) but no query q was given")
+        check_float_array(q, "q")
+        if q.shape != (N, dims.Q):
+            raise ValueError(f"q must have shape (N, Q) = ({N}, {dims.Q}), got {q.shape}")
+        if q.dtype != param_dtype:
+            raise TypeError(f"q has dtype {q.dtype} but the parameters are {param_dtype}; use one dtype")
+    check_finite(X, "X")
+    if q is not None:
+        check_finite(q, "q")
+
+
+def arnn_logits_forward(X, params, q=None, *, prefix="", schedule="wavefront", recurrent=True):
+    """Attention logits S (N, H, W) of one ARNN, before normalisation.
+
+    Same parameters as :func:`arnn_forward`; ``prefix`` selects one ARNN's keys
+    inside a larger dict (e.g. ``"scale2."``). The cache's ``norm`` is None.
+    """
+    xp = array_module(X, q, *params.values())
+    if schedule not in SCHEDULES:
+        raise ValueError(f"unknown schedule {schedule!r}; expected one of {SCHEDULES}")
+    dims = arnn_dims(params, prefix)
+    check_inputs(X, q, dims, params[f"{prefix}fwd.W_x"].dtype, prefix)
+    K = dims.K
+    p = {d: {name: params.get(f"{prefix}{d}.{name}") for name in ("W_x", "b", "W_q", "W_up", "W_left")}
+         for d in DIRECTIONS}
+
+    W_x = xp.concatenate([p["fwd"]["W_x"], p["bwd"]["W_x"]], axis=3)     # (k, k, C, 8K)
+    U, conv_cache = conv_same_forward(X, W_x)                             # (N, H, W, 8K)
+    U += xp.concatenate([p["fwd"]["b"], p["bwd"]["b"]])
+    W_q = None
+    if dims.Q:
+        W_q = xp.concatenate([p["fwd"]["W_q"], p["bwd"]["W_q"]], axis=1)  # (Q, 8K)
+        U += (q @ W_q)[:, None, None, :]
+    W_up = xp.stack([p["fwd"]["W_up"], p["bwd"]["W_up"]])                # (2, K, 4K)
+    W_left = xp.stack([p["fwd"]["W_left"], p["bwd"]["W_left"]])
+    h_fwd, h_bwd, dir_cache = directions_forward(U[..., :4 * K], U[..., 4 * K:], W_up, W_left,
+                                                 schedule=schedule, recurrent=recurrent)
+    S, head_cache = head_forward(h_fwd, h_bwd, params[f"{prefix}head.w"], params[f"{prefix}head.b"])
+    cache = ARNNCache(dims, prefix, tuple(k for k in params if k.startswith(prefix)), q, W_q,
+                      conv_cache, dir_cache, head_cache, None, U, h_fwd, h_bwd, S)
+    return S, cache
+
+
+def arnn_logits_backward(dS, cache: ARNNCache):
+    """Backward of :func:`arnn_logits_forward`: ``(dX, dq, grads)`` from dS (N, H, W).
+
+    ``grads`` has the cache's keys (with ``prefix``); every array is new.
+    """
+    xp = array_module(dS)
+    K, prefix = cache.dims.K, cache.prefix
+    dh_fwd, dh_bwd, dw, db = head_backward(dS, cache.head)
+    dU_fwd, dU_bwd, dW_up, dW_left = directions_backward(dh_fwd, dh_bwd, cache.directions)
+    dU = xp.concatenate([dU_fwd, dU_bwd], axis=-1)                        # (N, H, W, 8K)
+    dX, dW_x = conv_same_backward(dU, cache.conv)
+    dU_sum = dU.sum(axis=(1, 2))                                          # (N, 8K)
+    db_all = dU_sum.sum(axis=0)
+    g = {f"{prefix}head.w": dw, f"{prefix}head.b": db}
+    for n, d in enumerate(DIRECTIONS):
+        sl = slice(4 * K * n, 4 * K * (n + 1))
+        g[f"{prefix}{d}.W_x"] = dW_x[..., sl]
+        g[f"{prefix}{d}.b"] = db_all[sl]
+        g[f"{prefix}{d}.W_up"] = dW_up[n]
+        g[f"{prefix}{d}.W_left"] = dW_left[n]
+        if cache.W_q is not None:
+            g[f"{prefix}{d}.W_q"] = cache.q.T @ dU_sum[:, sl]
+    dq = None if cache.W_q is None else dU_sum @ cache.W_q.T              # (N, Q)
+    grads = {key: xp.ascontiguousarray(g[key]) for key in cache.keys}
+    return dX, dq, grads
+
+
+def arnn_forward(X, params, q=None, *, normalize="sigmoid", schedule="wavefront", recurrent=True):
+    """AttentionRNN mask of a feature map.
+
+    Parameters
+    ----------
+    X : array (N, H, W, C)
+        Feature map, channels last, float32 or float64 (the parameters' dtype).
+    params : dict
+        From :func:`init_arnn_params`; C, K, Q and k are read from its shapes.
+    q : array (N, Q) or None
+        Query; required exactly when the parameters have ``W_q`` keys.
+    normalize : {"sigmoid", "softmax"}
+        Per-position sigmoid, or softmax over the H·W positions of each sample.
+    schedule : {"wavefront", "raster"}
+        Order of computation of the scans; both give the same numbers.
+    recurrent : bool
+        False is the "independent" ablation: no state-to-state recurrence, so
+        A[i,j] depends only on the k×k neighbourhood of (i, j).
+
+    Returns
+    -------
+    A : array (N, H, W)
+    cache : ARNNCache
+
+    Raises
+    ------
+    TypeError
+        Non-float or mixed dtypes; NumPy and CuPy arrays mixed.
+    KeyError
+        Missing or unexpected parameter keys.
+    ValueError
+        Bad shapes, even kernel, unknown ``normalize`` or ``schedule``, query
+        given without ``W_q`` or missing with it, NaN or Inf in X or q.
+
+    Notes
+    -----
+    SPEC §3::
+
+        U_d = conv(X, d.W_x) + d.b + q·d.W_q
+        G = U_fwd[i,j] + h[i−1,j]·W_up + h[i,j−1]·W_left;  LSTM cell, gates i, f, g, o
+        h_bwd = rot180(D_bwd(rot180(U_bwd)))
+        S = h_fwd·head.w[:K] + h_bwd·head.w[K:] + head.b;   A = σ(S) or softmax(S)
+    """
+    check_normalize(normalize)
+    S, cache = arnn_logits_forward(X, params, q, schedule=schedule, recurrent=recurrent)
+    A, norm_cache = normalize_forward(S, normalize)
+    return A, cache._replace(norm=norm_cache)
+
+
+def arnn_backward(dA, cache: ARNNCache):
+    """Gradients of :func:`arnn_forward`.
+
+    Parameters
+    ----------
+    dA : array (N, H, W)
+        Gradient of the loss with respect to the mask.
+    cache : ARNNCache
+
+    Returns
+    -------
+    dX : array (N, H, W, C)
+    dq : array (N, Q) or None
+        None when the forward call had no query.
+    grads : dict
+        Exactly the keys of ``params``; freshly allocated arrays (they
+        overwrite nothing). The cache is not modified, so calling backward
+        twice gives the same result.
+    """
+    if cache.norm is None:
+        raise ValueError("this cache comes from arnn_logits_forward; use arnn_logits_backward")
+    check_float_array(dA, "dA")
+    if dA.shape != cache.S.shape:
+        raise ValueError(f"dA must have the mask's shape {cache.S.shape}, got {dA.shape}")
+    array_module(dA, cache.S)
+    dS = normalize_backward(dA, cache.norm)
+    return arnn_logits_backward(dS, cache)

@@ -1,0 +1,122 @@
+"""The LSTM cell of the diagonal LSTM, given its gate pre-activations.
+
+The cell does not own any weights: whoever calls it has already summed the
+input-to-state and state-to-state contributions into ``G``. That keeps the
+cell identical for the raster loop, the wavefront schedule and the
+"independent" ablation.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from .backend import array_module
+
+__all__ = ["LSTMCellCache", "gate_activations", "lstm_cell_forward", "lstm_cell_backward"]
+
+
+class LSTMCellCache(NamedTuple):
+    gates: object   # (..., 4K) activated gates [i, f, g, o]
+    c_prev: object  # (..., K) cell state carried in (from the cell to the left)
+    tanh_c: object  # (..., K) tanh of the new cell state
+
+
+def gate_activations(G):
+    """Activate the four gate blocks of ``G`` (..., 4K) in order i, f, g, o.
+
+    i, f, o = σ(G_i), σ(G_f), σ(G_o) and g = tanh(G_g). Because
+    σ(x) = ½(1 + tanh(x/2)), all four blocks are computed with a single tanh
+    pass over the 4K columns: scale the σ-columns by ½, take tanh, then map
+    those columns through t ↦ ½(1 + t). One transcendental pass instead of
+    two is the cheapest elementwise form, and it is stable for any finite G.
+    """
+    xp = array_module(G)
+    K = G.shape[-1] // 4
+    half = xp.full((4 * K,), 0.5, dtype=G.dtype)
+    half[2 * K:3 * K] = 1.0            # g keeps tanh(G_g) unscaled
+    shift = xp.full((4 * K,), 0.5, dtype=G.dtype)
+    shift[2 * K:3 * K] = 0.0
+    a = xp.tanh(G * half)              # tanh(G/2) on i, f, o; tanh(G) on g
+    a *= half
+    a += shift                         # ½ + ½ tanh(G/2) = σ(G) on i, f, o
+    return a
+
+
+def lstm_cell_forward(G, c_prev):
+    """One LSTM step from gate pre-activations.
+
+    Parameters
+    ----------
+    G : array (..., 4K)
+        Gate pre-activations, blocks in order i, f, g, o.
+    c_prev : array (..., K)
+        Incoming cell state (zeros where there is none).
+
+    Returns
+    -------
+    h : array (..., K)
+    c : array (..., K)
+    cache : LSTMCellCache
+
+    Notes
+    -----
+    ::
+
+        i, f, o = σ(G_i), σ(G_f), σ(G_o);   g = tanh(G_g)
+        c = f ⊙ c_prev + i ⊙ g
+        h = o ⊙ tanh(c)
+    """
+    xp = array_module(G, c_prev)
+    K = G.shape[-1] // 4
+    a = gate_activations(G)
+    i, f, g, o = a[..., :K], a[..., K:2 * K], a[..., 2 * K:3 * K], a[..., 3 * K:]
+    c = f * c_prev + i * g
+    tanh_c = xp.tanh(c)
+    h = o * tanh_c
+    return h, c, LSTMCellCache(a, c_prev, tanh_c)
+
+
+def lstm_cell_backward(dh, dc, cache: LSTMCellCache):
+    """Backward of :func:`lstm_cell_forward`.
+
+    Parameters
+    ----------
+    dh : array (..., K) or None
+        Gradient of the loss with respect to ``h``; ``None`` means zero.
+    dc : array (..., K) or None
+        Gradient with respect to ``c`` arriving from later cells (the cell to
+        the right); ``None`` means zero, as for the last cell of a scan.
+    cache : LSTMCellCache
+
+    Returns
+    -------
+    dG : array (..., 4K)
+    dc_prev : array (..., K)
+
+    Notes
+    -----
+    ::
+
+        dc_tot = dc + dh ⊙ o ⊙ (1 − tanh(c)²)
+        do = dh ⊙ tanh(c)            dG_o = do ⊙ o(1 − o)
+        di = dc_tot ⊙ g              dG_i = di ⊙ i(1 − i)
+        dg = dc_tot ⊙ i              dG_g = dg ⊙ (1 − g²)
+        df = dc_tot ⊙ c_prev         dG_f = df ⊙ f(1 − f)
+        dc_prev = dc_tot ⊙ f
+    """
+    a, c_prev, tanh_c = cache
+    xp = array_module(a)
+    K = a.shape[-1] // 4
+    i, f, g, o = a[..., :K], a[..., K:2 * K], a[..., 2 * K:3 * K], a[..., 3 * K:]
+    if dh is None:
+        dh = xp.zeros_like(tanh_c)
+    dc_tot = dh * o * (1.0 - tanh_c * tanh_c)
+    if dc is not None:
+        dc_tot = dc_tot + dc
+    dG = xp.empty_like(a)
+    dG[..., :K] = dc_tot * g * i * (1.0 - i)
+    dG[..., K:2 * K] = dc_tot * c_prev * f * (1.0 - f)
+    dG[..., 2 * K:3 * K] = dc_tot * i * (1.0 - g * g)
+    dG[..., 3 * K:] = dh * tanh_c * o * (1.0 - o)
+    dc_prev = dc_tot * f
+    return dG, dc_prev

@@ -1,0 +1,39 @@
+"""Input checks shared by the public functions: clear errors that name the problem."""
+
+from __future__ import annotations
+
+from .backend import array_module, get_xp
+
+__all__ = ["check_float_array", "check_finite", "resolve_xp"]
+
+
+def check_float_array(a, name):
+    """Raise ``TypeError`` unless ``a`` is a float32/float64 NumPy or CuPy array."""
+    if a is None:
+        raise TypeError(f"{name} must be a float32 or float64 array, got None")
+    array_module(a)  # raises TypeError for lists and other non-arrays
+    if a.dtype.kind != "f" or a.dtype.itemsize not in (4, 8):
+        dtype = getattr(a, "dtype", type(a).__name__)
+        raise TypeError(f"{name} must be a float32 or float64 array, got dtype {dtype}")
+
+
+def check_finite(a, name):
+    """Raise ``ValueError`` when ``a`` holds NaN or Inf.
+
+    Non-finite inputs are refused rather than propagated: a NaN would spread
+    through the recurrence to every later cell and, with a spatial softmax,
+    to the whole sample, which hides where it came from.
+    """
+    xp = array_module(a)
+    if not bool(xp.isfinite(a).all()):
+        raise ValueError(f"{name} contains NaN or Inf")
+
+
+def resolve_xp(xp):
+    """``None``, ``"numpy"``, ``"cupy"`` or an array module -> the array module."""
+    if xp is None or isinstance(xp, str):
+        return get_xp(xp)
+    name = getattr(xp, "__name__", "")
+    if name in ("numpy", "cupy"):
+        return xp
+    raise ValueError(f"xp must be numpy, cupy, 'numpy', 'cupy' or None, got {xp!r}")

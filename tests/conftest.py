@@ -1,0 +1,39 @@
+"""Shared fixtures: the hypothesis profiles and the backend fixture ``xp``."""
+
+import os
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+
+from attnrnn_np.backend import get_xp, gpu_available
+
+settings.register_profile(
+    "ci",
+    deadline=None,
+    max_examples=20,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile("dev", deadline=None, max_examples=100)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+_GPU = gpu_available()
+BACKENDS = [
+    pytest.param("numpy", id="numpy"),
+    pytest.param("cupy", id="cupy", marks=[
+        pytest.mark.gpu,
+        pytest.mark.skipif(not _GPU, reason="CuPy or a usable GPU is missing"),
+    ]),
+]
+
+
+@pytest.fixture(params=BACKENDS)
+def xp(request):
+    """The array module under test: NumPy always, CuPy when a GPU is usable."""
+    return get_xp(request.param)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(1234)
