@@ -222,10 +222,10 @@ def arnn_logits_forward(X, params, q=None, *, prefix="", schedule="wavefront", r
     Same parameters as :func:`arnn_forward`; ``prefix`` selects one ARNN's keys
     inside a larger dict (e.g. ``"scale2."``). The cache's ``norm`` is None.
     """
-    xp = array_module(X, q, *params.values())
     if schedule not in SCHEDULES:
         raise ValueError(f"unknown schedule {schedule!r}; expected one of {SCHEDULES}")
     dims = arnn_dims(params, prefix)
+    xp = array_module(X, q, *params.values())
     check_inputs(X, q, dims, params[f"{prefix}fwd.W_x"].dtype, prefix)
     K = dims.K
     p = {d: {name: params.get(f"{prefix}{d}.{name}") for name in ("W_x", "b", "W_q", "W_up", "W_left")}
@@ -348,6 +348,8 @@ def arnn_backward(dA, cache: ARNNCache):
     check_float_array(dA, "dA")
     if dA.shape != cache.S.shape:
         raise ValueError(f"dA must have the mask's shape {cache.S.shape}, got {dA.shape}")
-    array_module(dA, cache.S)
+    if dA.dtype != cache.S.dtype:
+        raise TypeError(f"dA has dtype {dA.dtype} but the forward pass ran in {cache.S.dtype}; use one dtype")
+    array_module(dA, cache.S)  # raises TypeError when NumPy and CuPy are mixed
     dS = normalize_backward(dA, cache.norm)
     return arnn_logits_backward(dS, cache)

@@ -1,11 +1,17 @@
 """Numerically stable elementwise nonlinearities, as forward/backward pairs.
 
-The sigmoid is written through the hyperbolic tangent,
+The sigmoid is evaluated with the exponential of −|x| only,
 
-    σ(x) = ½ (1 + tanh(x / 2)),
+    σ(x) = 1 / (1 + e^{−x})        for x ≥ 0
+    σ(x) = e^{x} / (1 + e^{x})     for x < 0,
 
-which never overflows (tanh saturates at ±1 for large |x|) and needs no
-branch on the sign of x. Derivatives are taken from the stored outputs:
+so it never overflows and keeps full relative precision in both tails
+(σ(−40) = 4.2e−18, not 0). The LSTM gates use the cheaper identity
+σ(x) = ½ (1 + tanh(x/2)) instead (see ``lstm_cell.gate_activations``), whose
+tails round to exactly 0 or 1 below |x| ≈ 37; the gates are only ever used
+in sums with O(1) terms, where that is below round-off.
+
+Derivatives are taken from the stored outputs:
 
     σ'(x) = σ(x) (1 − σ(x)),        tanh'(x) = 1 − tanh(x)².
 """
@@ -36,9 +42,10 @@ class TanhCache(NamedTuple):
 
 
 def sigmoid(x):
-    """σ(x) = ½ (1 + tanh(x/2)) elementwise; stable for any finite x."""
+    """σ(x) elementwise, stable and relatively accurate for any finite x."""
     xp = array_module(x)
-    return 0.5 * (1.0 + xp.tanh(0.5 * x))
+    e = xp.exp(-xp.abs(x))              # in (0, 1]: never overflows
+    return xp.where(x >= 0, 1.0, e) / (1.0 + e)
 
 
 def sigmoid_forward(x):
