@@ -1,0 +1,283 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 1. The LSTM cell and its backward pass, by hand
+#
+# Every position (i, j) of the feature map runs one LSTM step in each of
+# AttentionRNN's two scans. This notebook takes that one step apart:
+#
+# 1. the forward equations of the cell, with gates i, f, g, o;
+# 2. the backward pass, derived one line at a time;
+# 3. a finite-difference check of `attnrnn_np.lstm_cell` with
+#    `attnrnn_np.gradcheck`;
+# 4. the trick that computes all four gates with a single `tanh` pass.
+#
+# The cell in `attnrnn_np/lstm_cell.py` owns no weights. The caller (the
+# scan, notebook 2) has already added up everything that feeds the gates
+# into one pre-activation vector `G` of width 4K:
+#
+# $$G = U[i,j] + h[i-1,j]\,W_\text{up} + h[i,j-1]\,W_\text{left},$$
+#
+# where `U` holds the input-to-state convolution, the bias and the query
+# term. The cell only turns `G` and the incoming cell state into the new
+# states. Keeping the weights outside means the same cell code serves the
+# raster loop, the wavefront schedule and the non-recurrent ablation.
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+
+from attnrnn_np.gradcheck import check_gradients, format_report
+from attnrnn_np.lstm_cell import gate_activations, lstm_cell_backward, lstm_cell_forward
+from attnrnn_np.nonlinear import sigmoid
+
+rng = np.random.default_rng(0)
+
+# %% [markdown]
+# ## The forward pass
+#
+# `G` has four blocks of K columns, in the order **i, f, g, o** (the order of
+# PyTorch's `nn.LSTM`). With `c_prev` the cell state of the cell to the left
+# (zero at the left border):
+#
+# $$
+# \begin{aligned}
+# i &= \sigma(G_i), \quad f = \sigma(G_f), \quad g = \tanh(G_g), \quad o = \sigma(G_o) \\
+# c &= f \odot c_\text{prev} + i \odot g \\
+# h &= o \odot \tanh(c)
+# \end{aligned}
+# $$
+#
+# * `i` (input gate) decides how much of the candidate `g` is written,
+# * `f` (forget gate) how much of the old cell state is kept,
+# * `g` (cell candidate) is the new content, in (−1, 1), so it uses `tanh`,
+#   not a sigmoid (a sigmoid here would only ever add to the cell state),
+# * `o` (output gate) how much of the cell state is shown as `h`.
+#
+# Below, one batch of cells: the leading axes can be anything (the scan
+# passes `(D, L, N, ·)` arrays), only the last axis is the 4K or K axis.
+
+# %%
+K = 3
+batch = (2, 5)                                   # any leading shape
+G = rng.normal(0.0, 1.5, batch + (4 * K,))       # spread wide enough to use the curved parts of σ and tanh
+c_prev = rng.normal(0.0, 1.0, batch + (K,))
+
+h, c, cache = lstm_cell_forward(G, c_prev)
+print("G", G.shape, " c_prev", c_prev.shape, " ->  h", h.shape, " c", c.shape)
+print("cache fields:", cache._fields)
+
+# %% [markdown]
+# The same numbers from the equations above, written out with separate
+# sigmoid and tanh calls:
+
+# %%
+Gi, Gf, Gg, Go = (G[..., n * K:(n + 1) * K] for n in range(4))
+c_direct = sigmoid(Gf) * c_prev + sigmoid(Gi) * np.tanh(Gg)
+h_direct = sigmoid(Go) * np.tanh(c_direct)
+diff = max(np.abs(c - c_direct).max(), np.abs(h - h_direct).max())
+print(f"max |difference| from the written-out equations: {diff:.1e}")
+assert diff < 1e-14
+
+# %% [markdown]
+# ## The backward pass, step by step
+#
+# In a scan, the loss reaches a cell through two doors:
+#
+# * `dh` = ∂L/∂h — from the head (this position's logit) and from the cells
+#   that read this `h` (the cell below and the cell to the right);
+# * `dc` = ∂L/∂c — from the cell to the right, which reads this `c` as its
+#   `c_prev`. The last cell of a row has no such neighbour: `dc` is zero
+#   (`lstm_cell_backward` accepts `None` for it).
+#
+# The cell must return `dG` = ∂L/∂G (the scan turns it into gradients of
+# `U`, `W_up`, `W_left` and of the neighbours' states) and `dc_prev` =
+# ∂L/∂c_prev (sent to the cell on the left). Everything is elementwise, so
+# every Jacobian below is diagonal and each line is a plain product; no sums
+# over K appear.
+#
+# **Step 1 — through h = o ⊙ tanh(c).** Two factors, product rule:
+#
+# $$\frac{\partial L}{\partial o} = dh \odot \tanh(c), \qquad
+#   \left.\frac{\partial L}{\partial c}\right|_{\text{via } h} = dh \odot o \odot (1 - \tanh^2 c).$$
+#
+# **Step 2 — add up everything that reaches c.** `c` feeds this cell's `h`
+# *and* the next cell's `c`, so its total gradient is the sum of both paths:
+#
+# $$dc_\text{tot} = dc + dh \odot o \odot (1 - \tanh^2 c).$$
+#
+# Forgetting the first term is the classic bug: then no gradient ever
+# travels along the cell-state "highway" of a row.
+#
+# **Step 3 — through c = f ⊙ c_prev + i ⊙ g.** A sum of two products:
+#
+# $$di = dc_\text{tot} \odot g, \quad dg = dc_\text{tot} \odot i, \quad
+#   df = dc_\text{tot} \odot c_\text{prev}, \quad dc_\text{prev} = dc_\text{tot} \odot f.$$
+#
+# **Step 4 — through the activations.** With σ'(x) = σ(x)(1 − σ(x)) and
+# tanh'(x) = 1 − tanh²(x), both written in terms of the *outputs* (so the
+# cache needs the activated gates, not `G`):
+#
+# $$
+# \begin{aligned}
+# dG_i &= di \odot i(1-i), & dG_f &= df \odot f(1-f), \\
+# dG_g &= dg \odot (1-g^2), & dG_o &= do \odot o(1-o).
+# \end{aligned}
+# $$
+#
+# The cache therefore holds three arrays: the activated gates `[i, f, g, o]`,
+# `c_prev`, and `tanh(c)`. `lstm_cell_backward` in `attnrnn_np/lstm_cell.py`
+# is these four steps, in this order.
+
+# %% [markdown]
+# ## Checking the derivation against finite differences
+#
+# A backward pass computes a vector–Jacobian product: for an upstream
+# gradient `dout` it returns ∂⟨f(x), dout⟩/∂x. `attnrnn_np.gradcheck`
+# estimates the same numbers with central differences,
+# (⟨f(x + εe), dout⟩ − ⟨f(x − εe), dout⟩) / 2ε for each entry e, in float64.
+#
+# The cell has two outputs, so we let `f` return both, side by side, and use
+# a random upstream gradient for each: `dout = [dh, dc]`. Random (not all-ones)
+# upstream gradients matter — with all-ones, a swapped pair of gates could
+# still pass.
+
+# %%
+dh = rng.normal(size=h.shape)
+dc = rng.normal(size=c.shape)
+dG, dc_prev = lstm_cell_backward(dh, dc, cache)
+
+
+def cell_outputs():
+    h_, c_, _ = lstm_cell_forward(G, c_prev)
+    return np.concatenate([h_, c_], axis=-1)
+
+
+results = check_gradients(cell_outputs, {"G": G, "c_prev": c_prev},
+                          {"G": dG, "c_prev": dc_prev}, np.concatenate([dh, dc], axis=-1))
+print(format_report(results))
+assert all(r.passed for r in results)
+
+# %% [markdown]
+# The last cell of a row receives no `dc`. Passing `None` must mean exactly
+# "zero", and then only `h` carries gradient:
+
+# %%
+dG_none, dc_prev_none = lstm_cell_backward(dh, None, cache)
+dG_zero, dc_prev_zero = lstm_cell_backward(dh, np.zeros_like(dc), cache)
+assert np.array_equal(dG_none, dG_zero) and np.array_equal(dc_prev_none, dc_prev_zero)
+
+results = check_gradients(lambda: lstm_cell_forward(G, c_prev)[0], {"G": G, "c_prev": c_prev},
+                          {"G": dG_none, "c_prev": dc_prev_none}, dh)
+print(format_report(results))
+assert all(r.passed for r in results)
+
+# %% [markdown]
+# ## One `tanh` for all four gates
+#
+# Three gates use σ and one uses tanh. They look like two different
+# functions, but the sigmoid is a rescaled tanh:
+#
+# $$\sigma(x) = \frac{1}{1+e^{-x}} = \tfrac12\left(1 + \tanh\tfrac{x}{2}\right),$$
+#
+# because tanh(x/2) = (1 − e^{−x}) / (1 + e^{−x}), and
+# ½(1 + (1 − e^{−x})/(1 + e^{−x})) = 1/(1 + e^{−x}).
+#
+# So `gate_activations` computes all 4K columns at once:
+#
+# 1. multiply `G` column-wise by `[½, ½, 1, ½]` (one value per block i, f, g, o),
+# 2. take **one** `tanh` over all 4K columns,
+# 3. map the σ-columns through t ↦ ½ + ½t and leave the g-columns alone.
+#
+# Why bother:
+#
+# * **Speed.** `exp` and `tanh` are the expensive elementwise operations.
+#   Here every one of the 4K columns goes through exactly one transcendental
+#   function, in a single call on one contiguous array, followed by cheap
+#   multiply/add passes. The usual alternatives cost more passes: a sigmoid
+#   made stable by branching on the sign of x needs two `exp` forms and a
+#   select, and applying sigmoid to three blocks and tanh to the fourth means
+#   four calls on non-contiguous slices.
+# * **No overflow.** The textbook form `1 / (1 + exp(−x))` evaluates
+#   `exp(710)` for x = −710, which overflows: NumPy warns, and the result
+#   1/∞ = 0 is right only because IEEE arithmetic happens to give the limit.
+#   tanh saturates at ±1 and never overflows, so no branch on the sign of x
+#   is needed.
+#
+# The price: for very negative x, `1 + tanh(x/2)` cancels, so tiny sigmoid
+# values lose their *relative* accuracy (σ(−40) ≈ 4·10⁻¹⁸ comes out as 0).
+# The *absolute* error stays at the level of float64 round-off, which is what
+# matters for a gate that multiplies bounded quantities. The mask itself,
+# A = σ(S), is the layer's output and is compared number by number with other
+# implementations, so `attnrnn_np.nonlinear.sigmoid` uses the branch-free
+# `exp(−|x|)` form instead, which keeps full relative accuracy in both tails.
+
+# %%
+x = np.linspace(-40, 40, 8001)
+G4 = np.tile(x[:, None], (1, 4))                # K = 1: one column per gate block i, f, g, o
+a = gate_activations(G4)
+with np.errstate(over="ignore"):
+    sigma_textbook = 1.0 / (1.0 + np.exp(-x))
+err_sigma = max(np.abs(a[:, b] - sigma_textbook).max() for b in (0, 1, 3))
+err_tanh = np.abs(a[:, 2] - np.tanh(x)).max()
+print(f"σ columns vs 1/(1+exp(-x)): max abs error {err_sigma:.1e}")
+print(f"g column  vs tanh(x):       max abs error {err_tanh:.1e}")
+assert err_sigma < 1e-15 and err_tanh == 0.0
+
+for xv in (-745.0, -40.0, -20.0, 0.0, 20.0, 745.0):
+    with np.errstate(over="ignore"):
+        textbook = 1.0 / (1.0 + np.exp(-xv))
+    print(f"x = {xv:7.1f}   textbook σ = {textbook:.6e}   one-tanh σ = {sigmoid(np.array(xv)):.6e}")
+
+# %% [markdown]
+# The derivatives used in step 4 come from the stored outputs. Plotted
+# against central differences of the functions themselves:
+
+# %%
+xs = np.linspace(-6, 6, 241)
+s, t = sigmoid(xs), np.tanh(xs)
+eps = 1e-5
+ds_fd = (sigmoid(xs + eps) - sigmoid(xs - eps)) / (2 * eps)
+dt_fd = (np.tanh(xs + eps) - np.tanh(xs - eps)) / (2 * eps)
+assert np.abs(s * (1 - s) - ds_fd).max() < 1e-9 and np.abs((1 - t * t) - dt_fd).max() < 1e-9
+
+fig, axes = plt.subplots(1, 2, figsize=(9, 3))
+axes[0].plot(xs, s, label="σ(x)")
+axes[0].plot(xs, t, label="tanh(x)")
+axes[0].set_title("activations")
+axes[1].plot(xs, s * (1 - s), label="σ(1 − σ)")
+axes[1].plot(xs, 1 - t * t, label="1 − tanh²")
+axes[1].plot(xs[::12], ds_fd[::12], "k.", ms=3, label="central differences")
+axes[1].plot(xs[::12], dt_fd[::12], "k.", ms=3)
+axes[1].set_title("derivatives from the outputs")
+for ax in axes:
+    ax.axhline(0, color="0.8", lw=0.8)
+    ax.legend(fontsize=8)
+    ax.set_xlabel("x")
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## What to take away
+#
+# * The cell's backward is four elementwise steps; the only non-obvious one
+#   is step 2, where the gradient that reaches `c` through `h` is **added** to
+#   the gradient carried in from the right.
+# * All derivatives come from stored outputs: the cache keeps the gates,
+#   `c_prev` and `tanh(c)`, and never needs `G`.
+# * The scan (notebook 2) wires `dG` into the neighbours: `dG · W_upᵀ` goes
+#   to the cell above, `dG · W_leftᵀ` and `dc_prev` to the cell on the left.
+#   The full derivation is in `docs/backward.md`.

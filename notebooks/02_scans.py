@@ -1,0 +1,372 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 2. The diagonal scan: raster and wavefront schedules, and the receptive field
+#
+# In the raster direction of AttentionRNN, the cell at (i, j) computes
+#
+# $$G[i,j] = U[i,j] + h[i-1,j]\,W_\text{up} + h[i,j-1]\,W_\text{left}, \qquad
+#   h[i,j],\,c[i,j] = \text{LSTMCell}(G[i,j],\; c[i,j-1]),$$
+#
+# with zero states outside the map (notebook 1 covers the cell). A cell reads
+# only the cell **above** and the cell **to its left**. This notebook shows
+#
+# 1. the two orders in which `attnrnn_np/scan.py` can evaluate that
+#    recurrence — `raster` (cell by cell) and `wavefront` (one anti-diagonal
+#    at a time) — and the anti-diagonal "skew" of PixelRNN behind the second;
+# 2. how many sequential steps each needs;
+# 3. that both give the same numbers;
+# 4. the receptive field of one attention value, drawn from real gradients
+#    and compared with the rule in SPEC §3.
+
+# %%
+import os
+
+# The matrices here are small: BLAS threads only add synchronisation, and on a busy
+# machine they can stall each product. One thread, unless the caller chose otherwise.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+# %%
+import time
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.colors import ListedColormap
+
+from attnrnn_np import arnn_backward, arnn_forward, init_arnn_params
+from attnrnn_np.scan import diagonal_lstm_backward, diagonal_lstm_forward, diagonals
+
+rng = np.random.default_rng(0)
+
+# %% [markdown]
+# ## Which cells run at which step
+#
+# `raster` visits the cells in reading order: H·W sequential steps.
+#
+# Because a cell needs only its upper and left neighbours, every cell on one
+# **anti-diagonal** i + j = t depends only on cells of the anti-diagonal
+# t − 1. All cells of a diagonal can therefore be computed together, as one
+# batch: `wavefront` takes H + W − 1 sequential steps. `diagonals(H, W)`
+# lists, for each step t, the rows `lo..hi` whose cell (i, t − i) runs then.
+#
+# PixelRNN (van den Oord et al., 2016) gets the same schedule by **skewing**
+# the map: row r is shifted right by r, so each column of the skewed
+# H × (H + W − 1) map is one anti-diagonal of the original. The third panel
+# shows that layout; its empty slots are padding that a "masked skew"
+# implementation computes and throws away. `attnrnn_np` never builds the
+# skewed array: it stores only the valid cells of each diagonal, packed.
+
+# %%
+H, W = 5, 7
+raster_step = np.arange(H * W).reshape(H, W)
+wave_step = np.full((H, W), -1)
+for t, (lo, hi) in enumerate(diagonals(H, W)):
+    for i in range(lo, hi + 1):
+        wave_step[i, t - i] = t
+assert (wave_step >= 0).all()
+assert np.array_equal(wave_step, np.add.outer(np.arange(H), np.arange(W)))  # step t is the diagonal i + j = t
+
+skewed = np.full((H, H + W - 1), np.nan)
+for i in range(H):
+    skewed[i, i:i + W] = wave_step[i]
+
+fig, axes = plt.subplots(1, 3, figsize=(14, 3.2), gridspec_kw={"width_ratios": [W, W, H + W - 1]})
+panels = [
+    (raster_step, "raster: H·W = %d steps" % (H * W)),
+    (wave_step, "wavefront: H + W − 1 = %d steps" % (H + W - 1)),
+    (skewed, "PixelRNN skew: column = step, blank = padding"),
+]
+for ax, (img, title) in zip(axes, panels):
+    ax.imshow(np.ma.masked_invalid(img.astype(float)), cmap="viridis")
+    for (a, b), v in np.ndenumerate(img):
+        if not np.isnan(v):
+            ax.text(b, a, int(v), ha="center", va="center", color="w", fontsize=8)
+    ax.set_title(title, fontsize=10)
+    ax.set_xticks([])
+    ax.set_yticks([])
+# the two reads of cell (2, 3): both were computed one wavefront step earlier
+for src in [(1, 3), (2, 2)]:
+    axes[1].annotate("", xy=(3, 2), xytext=(src[1], src[0]),
+                     arrowprops=dict(arrowstyle="->", color="red", lw=1.5))
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# In the middle panel, the red arrows show the two reads of cell (2, 3)
+# (step 5): the cell above and the cell to the left, both from step 4.
+#
+# The number of cells per step grows from 1 to min(H, W) and shrinks back to
+# 1. Packed, the wavefront does H·W cell updates in all, the same as the
+# raster loop; the masked skew does H rows per step, H·(H + W − 1) in all.
+
+# %%
+cells_per_step = [hi - lo + 1 for lo, hi in diagonals(H, W)]
+print("cells per wavefront step:", cells_per_step)
+assert sum(cells_per_step) == H * W
+
+# %% [markdown]
+# ## Sequential step counts
+#
+# Each sequential step costs at least one Python-level iteration and a few
+# small matrix products, however few cells it holds, so for the maps a CNN
+# produces the step count is what sets the wall time of a sweep.
+
+# %%
+sizes = [(7, 7), (14, 14), (28, 28), (32, 32), (56, 56), (64, 64), (14, 28), (8, 64)]
+print(f"{'H':>4} {'W':>4} {'raster H·W':>11} {'wavefront H+W−1':>16} {'ratio':>7} {'masked-skew cells':>18}")
+for h_, w_ in sizes:
+    steps_wave = len(diagonals(h_, w_))
+    assert steps_wave == h_ + w_ - 1
+    print(f"{h_:4d} {w_:4d} {h_ * w_:11d} {steps_wave:16d} {h_ * w_ / steps_wave:7.1f} {h_ * steps_wave:18d}")
+
+side = np.arange(1, 65)
+fig, ax = plt.subplots(figsize=(5, 3.2))
+ax.plot(side, side * side, label="raster: H·W")
+ax.plot(side, 2 * side - 1, label="wavefront: H + W − 1")
+ax.set_yscale("log")
+ax.set_xlabel("H = W")
+ax.set_ylabel("sequential steps")
+ax.legend()
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# A rough wall-time reading of the same thing (forward pass of two scans,
+# N = 2, K = 8; your numbers depend on the machine; `docs/performance.md`
+# has measured benchmarks):
+
+# %%
+for side_len in (8, 16, 32):
+    U = rng.normal(size=(2, 2, side_len, side_len, 32))
+    W_up, W_left = rng.normal(0, 0.3, (2, 2, 8, 32))
+    line = f"{side_len:2d}×{side_len:<2d}"
+    for schedule in ("raster", "wavefront"):
+        t0 = time.perf_counter()
+        diagonal_lstm_forward(U, W_up, W_left, schedule=schedule)
+        line += f"   {schedule}: {1e3 * (time.perf_counter() - t0):6.1f} ms"
+    print(line)
+
+# %% [markdown]
+# ## Both schedules compute the same numbers
+#
+# `raster` is a plain double loop that reads like the equations; it is the
+# reference. `wavefront` gathers the cells of each diagonal, does one matrix
+# product of `[h_up, h_left]` (L·N rows, 2K columns) against the stacked
+# `(2K, 4K)` weight `[W_up; W_left]`, and one LSTM-cell call per step. Here
+# both run D = 2 independent scans (as the layer does for its two
+# directions) on a non-square map, forward and backward, with a random
+# upstream gradient:
+
+# %%
+D, N, H, W, K = 2, 3, 6, 9, 4
+U = rng.normal(size=(D, N, H, W, 4 * K))
+W_up = rng.normal(0, 0.5, (D, K, 4 * K))
+W_left = rng.normal(0, 0.5, (D, K, 4 * K))
+dh = rng.normal(size=(D, N, H, W, K))
+
+out = {}
+for schedule in ("raster", "wavefront"):
+    h, cache = diagonal_lstm_forward(U, W_up, W_left, schedule=schedule)
+    out[schedule] = (h, *diagonal_lstm_backward(dh, cache))
+for name, r, w in zip(("h", "dU", "dW_up", "dW_left"), out["raster"], out["wavefront"]):
+    diff = np.abs(r - w).max()
+    print(f"{name:8s} max |raster − wavefront| = {diff:.1e}")
+    assert diff < 1e-12
+
+# %% [markdown]
+# The same check through the whole layer (both directions, head, sigmoid):
+
+# %%
+params = init_arnn_params(3, 4, query_dim=2, kernel_size=3, seed=1)
+params = {key: v + rng.normal(0, 0.3, v.shape) for key, v in params.items()}   # random non-zero biases
+X = rng.normal(size=(2, 7, 5, 3))
+q = rng.normal(size=(2, 2))
+dA = rng.normal(size=(2, 7, 5))
+A_r, cache_r = arnn_forward(X, params, q, schedule="raster")
+A_w, cache_w = arnn_forward(X, params, q, schedule="wavefront")
+dX_r, dq_r, g_r = arnn_backward(dA, cache_r)
+dX_w, dq_w, g_w = arnn_backward(dA, cache_w)
+diff = max(np.abs(A_r - A_w).max(), np.abs(dX_r - dX_w).max(), np.abs(dq_r - dq_w).max(),
+           max(np.abs(g_r[key] - g_w[key]).max() for key in params))
+print(f"layer: max difference over A, dX, dq and every parameter gradient = {diff:.1e}")
+assert diff < 1e-12
+
+# %% [markdown]
+# ## The receptive field, from real gradients
+#
+# Which inputs can move the attention value A[n, i, j]? Instead of reasoning,
+# ask the backward pass: set the upstream gradient to a one-hot `dA` at
+# (n, i, j); then `dX = arnn_backward(dA, cache)[0]` is ∂A[n,i,j]/∂X, and
+# its non-zero entries are exactly the inputs that influence A[n,i,j] (a
+# zero-gradient entry can only come from an exact cancellation, which random
+# parameters make improbable). We sum |dX| over channels and draw log₁₀ of
+# it; white cells are exactly zero.
+#
+# SPEC §3 states the rule. With p = (k − 1)/2, for `normalize="sigmoid"`,
+# X[n, a, b] can influence A[n, i, j] only if
+#
+# $$(a \le i + p \ \text{and}\ b \le j + p) \quad\text{or}\quad (a \ge i - p \ \text{and}\ b \ge j - p).$$
+#
+# * The raster scan (`fwd`) reaches A[i, j] from every cell above-left of it
+#   (any path of "down" and "right" moves), and the k×k convolution widens
+#   that quadrant by p: the first condition.
+# * The inverse-raster scan (`bwd`) does the same from the bottom-right: the
+#   second condition.
+#
+# To see each direction alone we zero the other half of the head weights
+# `head.w` (the first K entries read `fwd`, the last K read `bwd`), so no
+# gradient reaches that scan.
+
+# %%
+H, W, C, K, k = 9, 11, 2, 4, 3
+p = (k - 1) // 2
+i0, j0 = 3, 6
+X = rng.normal(size=(2, H, W, C))
+
+
+def random_params(kernel_size, seed):
+    params = init_arnn_params(C, K, kernel_size=kernel_size, seed=seed)
+    return {key: v + rng.normal(0, 0.3, v.shape) for key, v in params.items()}
+
+
+def field(params, normalize="sigmoid", recurrent=True):
+    """Σ_c |∂A[0, i0, j0] / ∂X[n, a, b, c]| for both samples n, shape (2, H, W)."""
+    A, cache = arnn_forward(X, params, normalize=normalize, recurrent=recurrent)
+    dA = np.zeros_like(A)
+    dA[0, i0, j0] = 1.0
+    dX, _, _ = arnn_backward(dA, cache)
+    return np.abs(dX).sum(axis=-1)
+
+
+def spec_rule(i, j, p):
+    a, b = np.mgrid[0:H, 0:W]
+    fwd = (a <= i + p) & (b <= j + p)
+    bwd = (a >= i - p) & (b >= j - p)
+    return fwd, bwd
+
+
+def draw_outline(ax, region, color="cyan"):
+    """Trace the pixel edges that separate ``region`` (bool, (H, W)) from the rest."""
+    padded = np.pad(region, 1)
+    for (a, b), inside in np.ndenumerate(region):
+        if not inside:
+            continue
+        if not padded[a, b + 1]:
+            ax.plot([b - .5, b + .5], [a - .5, a - .5], color=color, lw=1.5)
+        if not padded[a + 2, b + 1]:
+            ax.plot([b - .5, b + .5], [a + .5, a + .5], color=color, lw=1.5)
+        if not padded[a + 1, b]:
+            ax.plot([b - .5, b - .5], [a - .5, a + .5], color=color, lw=1.5)
+        if not padded[a + 1, b + 2]:
+            ax.plot([b + .5, b + .5], [a - .5, a + .5], color=color, lw=1.5)
+
+
+def show(ax, img, title, outline=None):
+    with np.errstate(divide="ignore"):
+        ax.imshow(np.ma.masked_equal(np.log10(img), -np.inf), cmap="magma")
+    if outline is not None:
+        draw_outline(ax, outline)
+    ax.plot(j0, i0, "c+", ms=10, mew=2)
+    ax.set_title(title, fontsize=9)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+params3 = random_params(3, seed=2)
+only_fwd = dict(params3, **{"head.w": np.concatenate([params3["head.w"][:K], np.zeros(K)])})
+only_bwd = dict(params3, **{"head.w": np.concatenate([np.zeros(K), params3["head.w"][K:]])})
+F_fwd, F_bwd, F_both = field(only_fwd), field(only_bwd), field(params3)
+rule_fwd, rule_bwd = spec_rule(i0, j0, p)
+
+assert np.array_equal(F_fwd[0] != 0, rule_fwd)
+assert np.array_equal(F_bwd[0] != 0, rule_bwd)
+assert np.array_equal(F_both[0] != 0, rule_fwd | rule_bwd)
+assert not F_both[1].any()  # the other sample of the batch is never touched
+print("k = 3: the non-zero gradients are exactly the SPEC §3 region, for each direction and for both")
+
+fig, axes = plt.subplots(1, 4, figsize=(14, 3))
+show(axes[0], F_fwd[0], "fwd scan only (head.w[K:] = 0)", rule_fwd)
+show(axes[1], F_bwd[0], "bwd scan only (head.w[:K] = 0)", rule_bwd)
+show(axes[2], F_both[0], "the layer: both directions", rule_fwd | rule_bwd)
+region_colors = ListedColormap(["white", "lightskyblue", "lightgreen", "plum"])
+axes[3].imshow(rule_fwd.astype(int) + 2 * rule_bwd.astype(int), cmap=region_colors, vmin=0, vmax=3)
+axes[3].plot(j0, i0, "k+", ms=10, mew=2)
+axes[3].set_title("SPEC §3 rule (k = 3): blue fwd, green bwd, violet both", fontsize=9)
+axes[3].set_xticks([])
+axes[3].set_yticks([])
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# Colour is log₁₀ of the gradient magnitude, the cyan line the SPEC region,
+# the cross the target cell (i, j) = (3, 6). The magnitudes fall off with
+# distance from the target (every step through a forget gate in (0, 1)
+# shrinks the carried gradient), but never reach exactly zero inside the
+# region, and are exactly zero outside it.
+#
+# Three more cases of the same rule:
+#
+# * **k = 1** (p = 0, PixelRNN's 1×1 input-to-state): the two quadrants meet
+#   only at the target cell;
+# * **the ablation** `recurrent=False` (no state-to-state terms): each cell
+#   sees zero neighbour states, so A[i, j] depends only on the k×k window
+#   around (i, j);
+# * **`normalize="softmax"`**: the softmax divides by a sum over all H·W
+#   positions, so every logit, and hence every input, moves every mask value.
+
+# %%
+F_k1 = field(random_params(1, seed=3))
+rule1_fwd, rule1_bwd = spec_rule(i0, j0, 0)
+assert np.array_equal(F_k1[0] != 0, rule1_fwd | rule1_bwd)
+
+F_ind = field(params3, recurrent=False)
+a, b = np.mgrid[0:H, 0:W]
+window = (abs(a - i0) <= p) & (abs(b - j0) <= p)
+assert np.array_equal(F_ind[0] != 0, window)
+print("ablation: the field is exactly the", k, "×", k, "window; dW_up and dW_left are zero")
+
+F_soft = field(params3, normalize="softmax")
+assert (F_soft[0] != 0).all() and not F_soft[1].any()
+
+fig, axes = plt.subplots(1, 3, figsize=(10.5, 3))
+show(axes[0], F_k1[0], "k = 1, both directions", rule1_fwd | rule1_bwd)
+show(axes[1], F_ind[0], "recurrent=False (k = 3)", window)
+show(axes[2], F_soft[0], "normalize='softmax' (k = 3)")
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# The ablation keeps the `W_up`/`W_left` keys in the parameter dict (so the
+# same dict works in both modes); their gradients are exactly zero:
+
+# %%
+A, cache = arnn_forward(X, params3, recurrent=False)
+_, _, grads = arnn_backward(rng.normal(size=A.shape), cache)
+assert all(not grads[f"{d}.{name}"].any() for d in ("fwd", "bwd") for name in ("W_up", "W_left"))
+
+# %% [markdown]
+# ## What to take away
+#
+# * The recurrence only looks up and left, so the cells of one anti-diagonal
+#   are independent: H + W − 1 sequential steps instead of H·W, with the
+#   same numbers to round-off.
+# * With a sigmoid mask, A[i, j] sees the quadrant above-left of it (through
+#   the raster scan) and the quadrant below-right (through the inverse
+#   scan), each widened by the convolution's p, and nothing else. Cells
+#   above-right and below-left of (i, j), beyond p, cannot influence it.
+#   Without the recurrence it sees only its k×k window.
+# * `docs/backward.md` derives the scan's backward pass that produced these
+#   gradients.
