@@ -6,11 +6,15 @@ stateful layer; everything else lives in one module per idea.
 
 from .arnn import arnn_backward, arnn_forward, init_arnn_params
 from .layer import AttentionRNN
+from .multiscale import init_multiscale_params, multiscale_arnn_backward, multiscale_arnn_forward
 
 __all__ = [
     "init_arnn_params",
     "arnn_forward",
     "arnn_backward",
+    "init_multiscale_params",
+    "multiscale_arnn_forward",
+    "multiscale_arnn_backward",
     "AttentionRNN",
 ]
 

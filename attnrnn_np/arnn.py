@@ -18,7 +18,7 @@ from .directions import DirectionsCache, directions_backward, directions_forward
 from .head import HeadCache, head_backward, head_forward
 from .normalize import NormalizeCache, check_normalize, normalize_backward, normalize_forward
 from .scan import SCHEDULES
-from .validate import check_finite, check_float_array, resolve_xp
+from .validate import check_finite, check_float_array, check_upstream, resolve_xp
 
 __all__ = [
     "DIRECTIONS",
@@ -345,11 +345,6 @@ def arnn_backward(dA, cache: ARNNCache):
     """
     if cache.norm is None:
         raise ValueError("this cache comes from arnn_logits_forward; use arnn_logits_backward")
-    check_float_array(dA, "dA")
-    if dA.shape != cache.S.shape:
-        raise ValueError(f"dA must have the mask's shape {cache.S.shape}, got {dA.shape}")
-    if dA.dtype != cache.S.dtype:
-        raise TypeError(f"dA has dtype {dA.dtype} but the forward pass ran in {cache.S.dtype}; use one dtype")
-    array_module(dA, cache.S)  # raises TypeError when NumPy and CuPy are mixed
+    check_upstream(dA, cache.S)
     dS = normalize_backward(dA, cache.norm)
     return arnn_logits_backward(dS, cache)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .backend import array_module, get_xp
 
-__all__ = ["check_float_array", "check_finite", "resolve_xp"]
+__all__ = ["check_float_array", "check_finite", "check_upstream", "resolve_xp"]
 
 
 def check_float_array(a, name):
@@ -27,6 +27,20 @@ def check_finite(a, name):
     xp = array_module(a)
     if not bool(xp.isfinite(a).all()):
         raise ValueError(f"{name} contains NaN or Inf")
+
+
+def check_upstream(dA, S):
+    """Check an upstream gradient ``dA`` against the forward pass's logits ``S``.
+
+    Raises ``TypeError`` for a non-float array, a dtype other than ``S``'s or
+    another backend, ``ValueError`` for another shape.
+    """
+    check_float_array(dA, "dA")
+    if dA.shape != S.shape:
+        raise ValueError(f"dA must have the mask's shape {S.shape}, got {dA.shape}")
+    if dA.dtype != S.dtype:
+        raise TypeError(f"dA has dtype {dA.dtype} but the forward pass ran in {S.dtype}; use one dtype")
+    array_module(dA, S)  # raises TypeError when NumPy and CuPy are mixed
 
 
 def resolve_xp(xp):
