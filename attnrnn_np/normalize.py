@@ -52,7 +52,9 @@ def normalize_forward(S, normalize="sigmoid"):
         S2 = S.reshape(N, -1)
         E = xp.exp(S2 - S2.max(axis=1, keepdims=True))
         A = (E / E.sum(axis=1, keepdims=True)).reshape(S.shape)
-    return A, NormalizeCache(normalize, A)
+    # The cache keeps its own copy: A is the layer's public output, and a caller
+    # who edits it in place (A -= target) must not change the gradients.
+    return A, NormalizeCache(normalize, A.copy())
 
 
 def normalize_backward(dA, cache: NormalizeCache):
