@@ -28,9 +28,14 @@ BACKENDS = [
 ]
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=BACKENDS, scope="session")
 def xp(request):
-    """The array module under test: NumPy always, CuPy when a GPU is usable."""
+    """The array module under test: NumPy always, CuPy when a GPU is usable.
+
+    Session-scoped because it holds no state (it returns a module), which also
+    lets hypothesis's ``@given`` tests use it without a function-scoped-fixture
+    health-check error.
+    """
     return get_xp(request.param)
 
 

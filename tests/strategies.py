@@ -10,9 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pytest
+from hypothesis import settings
 from hypothesis import strategies as st
 
-from attnrnn_np import init_arnn_params
+from attnrnn_np import arnn_forward, init_arnn_params
+from attnrnn_np.backend import gpu_available, to_numpy
 
 
 @dataclass(frozen=True)
@@ -60,3 +63,65 @@ def make_problem(d: Dims, seed: int, xp=np, dtype="float64", param_scale=0.5):
     dA = rng.normal(size=(d.N, d.H, d.W))
     move = lambda a: None if a is None else xp.asarray(a, dtype=dtype)  # noqa: E731
     return Problem(d, {key: move(v) for key, v in params.items()}, move(X), move(q), move(dA))
+
+
+# --------------------------------------------------------------------------
+# Helpers shared by the property and gradient tests
+# --------------------------------------------------------------------------
+
+GPU = gpu_available()
+needs_gpu = pytest.mark.skipif(not GPU, reason="CuPy or a usable GPU is missing")
+no_gpu = pytest.mark.skipif(GPU, reason="only meaningful where CuPy or a GPU is missing")
+
+
+def scaled(n):
+    """``settings`` with ``n`` examples under the ``ci`` profile (20 examples),
+    scaled in proportion under any other profile (``dev`` gives 5·n).
+
+    Expensive property tests ask for fewer examples than the profile's default;
+    scaling keeps the ``dev`` profile meaningfully stronger than ``ci``.
+    """
+    return settings(max_examples=max(1, round(n * settings.default.max_examples / 20)))
+
+
+def host(a):
+    """A NumPy copy of a backend array (``None`` passes through), for assertions."""
+    return to_numpy(a)
+
+
+def problem_inputs(p: Problem):
+    """Every array the mask depends on, by name: ``X``, ``q`` (when Q > 0), then the params."""
+    inputs = {"X": p.X}
+    if p.q is not None:
+        inputs["q"] = p.q
+    inputs.update(p.params)
+    return inputs
+
+
+def analytic_grads(dX, dq, grads):
+    """The backward pass's gradients under the names of :func:`problem_inputs`."""
+    out = {"X": dX}
+    if dq is not None:
+        out["q"] = dq
+    out.update(grads)
+    return out
+
+
+def mask_of(p: Problem, **kwargs):
+    """``f()`` for the gradient checks: the mask from the current contents of p's arrays."""
+    return lambda: arnn_forward(p.X, p.params, p.q, **kwargs)[0]
+
+
+def assert_close(actual, expected, *, rtol=0.0, atol=0.0, name=""):
+    """``assert_allclose`` on host copies, with the array's name in the message."""
+    np.testing.assert_allclose(host(actual), host(expected), rtol=rtol, atol=atol, err_msg=name)
+
+
+def assert_all_close(actual: dict, expected: dict, *, rtol=0.0, atol=0.0):
+    """:func:`assert_close` over two dicts with the same keys."""
+    assert set(actual) == set(expected)
+    for key in expected:
+        if expected[key] is None:
+            assert actual[key] is None, key
+        else:
+            assert_close(actual[key], expected[key], rtol=rtol, atol=atol, name=key)
