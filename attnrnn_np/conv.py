@@ -24,6 +24,14 @@ class ConvCache(NamedTuple):
     x_shape: tuple   # (N, H, W, C)
 
 
+def _tap_ranges(a, b, p, H, W):
+    """For tap (a, b): the output rows/cols that read inside the map, and the
+    input rows/cols they read (the rest reads the zero padding)."""
+    di, dj = a - p, b - p
+    i0, i1, j0, j1 = max(0, -di), min(H, H - di), max(0, -dj), min(W, W - dj)
+    return (slice(i0, i1), slice(j0, j1)), (slice(i0 + di, i1 + di), slice(j0 + dj, j1 + dj))
+
+
 def im2col(X, k):
     """Patches of a zero-padded map: ``cols[n,i,j,a,b,c] = X[n, i+a−p, j+b−p, c]``.
 
@@ -32,28 +40,30 @@ def im2col(X, k):
     xp = array_module(X)
     N, H, W, C = X.shape
     p = (k - 1) // 2
-    Xp = xp.pad(X, ((0, 0), (p, p), (p, p), (0, 0)))  # (N, H+2p, W+2p, C)
-    cols = xp.empty((N, H, W, k, k, C), dtype=X.dtype)
+    cols = xp.zeros((N, H, W, k, k, C), dtype=X.dtype)   # zero where a tap falls off the map
     for a in range(k):
         for b in range(k):
-            cols[:, :, :, a, b, :] = Xp[:, a:a + H, b:b + W, :]
+            (oi, oj), (ii, ij) = _tap_ranges(a, b, p, H, W)
+            cols[:, oi, oj, a, b, :] = X[:, ii, ij, :]
     return cols
 
 
-def col2im(dcols, x_shape):
+def col2im(dcols, x_shape, out=None):
     """Adjoint of :func:`im2col`: scatter-add patch gradients back onto the map.
 
-    ``dcols``: (N, H, W, k, k, C). Returns dX of shape ``x_shape`` (N, H, W, C).
+    ``dcols``: (N, H, W, k, k, C). Returns dX of shape ``x_shape`` (N, H, W, C)
+    (added into ``out`` when given).
     """
     xp = array_module(dcols)
     N, H, W, C = x_shape
     k = dcols.shape[3]
     p = (k - 1) // 2
-    dXp = xp.zeros((N, H + 2 * p, W + 2 * p, C), dtype=dcols.dtype)
+    dX = xp.zeros(x_shape, dtype=dcols.dtype) if out is None else out
     for a in range(k):
         for b in range(k):
-            dXp[:, a:a + H, b:b + W, :] += dcols[:, :, :, a, b, :]
-    return dXp[:, p:p + H, p:p + W, :]
+            (oi, oj), (ii, ij) = _tap_ranges(a, b, p, H, W)
+            dX[:, ii, ij, :] += dcols[:, oi, oj, a, b, :]
+    return dX
 
 
 def conv_same_forward(X, W):
@@ -100,9 +110,18 @@ def conv_same_backward(dU, cache: ConvCache):
         dW = Pᵀ · dU            dX = col2im(dU · Wᵀ)
     """
     cols, W, x_shape = cache
+    xp = array_module(dU)
     N, H, Wd, C = x_shape
     k, F = W.shape[0], W.shape[3]
     dU2 = dU.reshape(N * H * Wd, F)
     dW = (cols.reshape(N * H * Wd, k * k * C).T @ dU2).reshape(W.shape)
-    dcols = (dU2 @ W.reshape(k * k * C, F).T).reshape(N, H, Wd, k, k, C)
-    return col2im(dcols, x_shape), dW
+    # dX in blocks of samples: each block's patch gradients (B, H, W, k, k, C)
+    # stay small enough to be recycled by the allocator instead of mapping
+    # fresh pages for the whole batch.
+    dX = xp.zeros(x_shape, dtype=dU.dtype)
+    B = max(1, (4 << 20) // (H * Wd * k * k * C))
+    W_T = W.reshape(k * k * C, F).T
+    for n0 in range(0, N, B):
+        dcols = (dU[n0:n0 + B].reshape(-1, F) @ W_T).reshape(-1, H, Wd, k, k, C)
+        col2im(dcols, dcols.shape[:3] + (C,), out=dX[n0:n0 + B])
+    return dX, dW

@@ -1,26 +1,35 @@
-"""The diagonal LSTM scan in raster order, in two schedules.
+"""The diagonal LSTM scan, in two schedules.
 
 Every function here runs D independent scans at once, each with its own
 recurrent weights (AttentionRNN uses D = 2: the raster direction and the
-inverse-raster direction, the latter fed a map already rotated by 180°).
-For one scan d and sample n, with out-of-map states equal to 0::
+inverse-raster direction). For one scan d and sample n, with out-of-map
+states equal to 0::
 
     G[i,j]  = U[i,j] + h[i−1,j] · W_up + h[i,j−1] · W_left
     h[i,j], c[i,j] = LSTMCell(G[i,j], c[i,j−1])
+
+A scan marked ``reverse`` runs in inverse raster order instead, from the
+bottom-right corner: by definition (SPEC §3) it is the same recurrence on
+the map rotated by 180°, rotated back, so in map coordinates its cells read
+the states below and to the right.
 
 A cell needs only the cell above and the cell to its left, so all cells on
 one anti-diagonal i + j = t are independent. Two schedules compute the same
 numbers:
 
 ``raster``
-    The plain loop over (i, j) in raster order, H·W sequential steps. It
-    reads like the equations and is the reference the tests trust.
+    The plain loop over (i, j) in raster order, H·W sequential steps, with
+    reversed scans literally rotated before and after. It reads like the
+    equations and is the reference the tests trust.
 ``wavefront`` (default)
     One step per anti-diagonal, H + W − 1 sequential steps. Only the valid
     cells of each diagonal are computed, stored packed and contiguous (no
     masked skew), and one GEMM of [h_up, h_left] against the stacked
     (2K, 4K) weight serves each step for all D scans. The recurrent weight
-    gradients are a single GEMM after the reverse sweep.
+    gradients are a single GEMM after the reverse sweep. Each step reads
+    its diagonal of U (and writes h, dU) through a strided view of the map,
+    so nothing is gathered, scattered or rotated as a whole; a reversed scan
+    just walks its diagonals from the other corner.
 """
 
 from __future__ import annotations
@@ -36,6 +45,7 @@ __all__ = [
     "diagonal_order",
     "diagonal_lstm_forward",
     "diagonal_lstm_backward",
+    "rot180",
     "RasterScanCache",
     "WavefrontScanCache",
 ]
@@ -66,19 +76,32 @@ def diagonal_order(H, W):
     return perm, offsets
 
 
+def rot180(a):
+    """Rotate maps by 180°: flip rows and columns. ``a``: (N, H, W, ...)."""
+    return a[:, ::-1, ::-1]
+
+
+def _check_reverse(reverse, D):
+    reverse = (False,) * D if reverse is None else tuple(bool(r) for r in reverse)
+    if len(reverse) != D:
+        raise ValueError(f"reverse must give one flag per scan (D={D}), got {len(reverse)}")
+    return reverse
+
+
 class RasterScanCache(NamedTuple):
     shape: tuple    # (D, N, H, W, K)
+    reverse: tuple  # per scan: runs in inverse raster order
     W_up: object    # (D, K, 4K)
     W_left: object  # (D, K, 4K)
-    h: object       # (D, N, H, W, K) hidden states
+    h: object       # (D, N, H, W, K) hidden states, each scan in its own (rotated) coordinates
     cells: list     # [i][j] -> LSTMCellCache of cell (i, j), arrays (D, N, ·)
 
 
 class WavefrontScanCache(NamedTuple):
     shape: tuple    # (D, N, H, W, K)
+    reverse: tuple  # per scan: runs in inverse raster order
     W_rec: object   # (D, 2K, 4K) = [W_up; W_left]
-    perm: object    # (H·W,) diagonal-major cell order (backend array)
-    h_in: list      # per diagonal t: (D, L_t, N, 2K) = [h_up, h_left]
+    h_in: object    # (D, N, H, W, 2K) [h_up, h_left] read by every cell, in map coordinates
     cells: list     # per diagonal t: LSTMCellCache, arrays (D, L_t, N, ·)
 
 
@@ -87,27 +110,34 @@ def _check_schedule(schedule):
         raise ValueError(f"unknown schedule {schedule!r}; expected one of {SCHEDULES}")
 
 
-def diagonal_lstm_forward(U, W_up, W_left, *, schedule="wavefront"):
-    """Run D raster-order diagonal LSTM scans.
+def diagonal_lstm_forward(U, W_up, W_left, *, schedule="wavefront", reverse=None):
+    """Run D diagonal LSTM scans.
 
     Parameters
     ----------
     U : array (D, N, H, W, 4K)
-        Input-to-state pre-activations (bias and query already added).
+        Input-to-state pre-activations (bias and query already added), in map
+        coordinates. May be a strided view (e.g. of a convolution's output);
+        it is only read.
     W_up, W_left : array (D, K, 4K)
-        State-to-state weights from the cell above and from the cell to the left.
+        State-to-state weights from the cell above and from the cell to the
+        left (in the coordinates of the scan's own order).
     schedule : {"wavefront", "raster"}
+    reverse : sequence of D bools, optional
+        Scan d runs in inverse raster order when ``reverse[d]``: it equals
+        ``rot180(raster scan of rot180(U[d]))``. Default: all raster order.
 
     Returns
     -------
     h : array (D, N, H, W, K)
-        Hidden states.
+        Hidden states, in map coordinates.
     cache : WavefrontScanCache or RasterScanCache
     """
     _check_schedule(schedule)
+    reverse = _check_reverse(reverse, U.shape[0])
     if schedule == "raster":
-        return _raster_forward(U, W_up, W_left)
-    return _wavefront_forward(U, W_up, W_left)
+        return _raster_forward(U, W_up, W_left, reverse)
+    return _wavefront_forward(U, W_up, W_left, reverse)
 
 
 def diagonal_lstm_backward(dh, cache):
@@ -117,13 +147,16 @@ def diagonal_lstm_backward(dh, cache):
     ----------
     dh : array (D, N, H, W, K)
         Gradient of the loss with respect to every hidden state, from outside
-        the scan (the head). The gradients the cells pass to each other are
-        added here.
+        the scan (the head), in map coordinates. The gradients the cells pass
+        to each other are added here.
     cache : from the forward call
 
     Returns
     -------
     dU : array (D, N, H, W, 4K)
+        In map coordinates. The wavefront schedule returns a view of an
+        (N, H, W, D, 4K) array, so a caller that wants the channels of all
+        scans side by side gets them without a copy.
     dW_up, dW_left : array (D, K, 4K)
         Freshly allocated (never accumulated into anything).
     """
@@ -136,8 +169,15 @@ def diagonal_lstm_backward(dh, cache):
 # raster: the reference loop
 # --------------------------------------------------------------------------
 
-def _raster_forward(U, W_up, W_left):
+def _turn(a, reverse):
+    """Rotate by 180° the maps of the reversed scans; ``a``: (D, N, H, W, F)."""
+    xp = array_module(a)
+    return xp.stack([rot180(a[d]) if r else a[d] for d, r in enumerate(reverse)])
+
+
+def _raster_forward(U, W_up, W_left, reverse):
     xp = array_module(U, W_up, W_left)
+    U = _turn(U, reverse)                                  # each scan now runs in raster order
     D, N, H, W, K4 = U.shape
     K = K4 // 4
     h = xp.zeros((D, N, H, W, K), dtype=U.dtype)
@@ -151,15 +191,16 @@ def _raster_forward(U, W_up, W_left):
             c_left = c[:, :, i, j - 1] if j > 0 else zero
             G = U[:, :, i, j] + h_up @ W_up + h_left @ W_left  # (D, N, 4K)
             h[:, :, i, j], c[:, :, i, j], cells[i][j] = lstm_cell_forward(G, c_left)
-    return h, RasterScanCache((D, N, H, W, K), W_up, W_left, h, cells)
+    cache = RasterScanCache((D, N, H, W, K), reverse, W_up, W_left, h, cells)
+    return _turn(h, reverse), cache
 
 
 def _raster_backward(dh, cache: RasterScanCache):
     xp = array_module(dh)
     D, N, H, W, K = cache.shape
     W_up, W_left, h = cache.W_up, cache.W_left, cache.h
-    dh_acc = dh.copy()                               # upstream + what later cells send back
-    dc_acc = xp.zeros_like(dh)
+    dh_acc = _turn(dh, cache.reverse)                # upstream + what later cells send back (a copy)
+    dc_acc = xp.zeros_like(dh_acc)
     dU = xp.zeros((D, N, H, W, 4 * K), dtype=dh.dtype)
     dW_up = xp.zeros_like(W_up)
     dW_left = xp.zeros_like(W_left)
@@ -174,12 +215,17 @@ def _raster_backward(dh, cache: RasterScanCache):
                 dW_left += h[:, :, i, j - 1].transpose(0, 2, 1) @ dG
                 dh_acc[:, :, i, j - 1] += dG @ W_left.transpose(0, 2, 1)
                 dc_acc[:, :, i, j - 1] += dc_prev
-    return dU, dW_up, dW_left
+    return _turn(dU, cache.reverse), dW_up, dW_left
 
 
 # --------------------------------------------------------------------------
 # wavefront: one step per anti-diagonal
 # --------------------------------------------------------------------------
+#
+# Only the valid cells of a diagonal are computed, as a contiguous
+# (D, L, N, ·) block. Arrays in map coordinates (U, h, [h_up, h_left], dh, dU)
+# are never gathered or scattered as a whole: each step reads and writes its
+# diagonal through a strided view (``_diagonal``).
 #
 # State buffers are indexed by row with an offset of one: buf[:, r + 1] holds
 # the latest state of row r, and buf[:, 0] is the zero state above the map.
@@ -189,70 +235,77 @@ def _raster_backward(dh, cache: RasterScanCache):
 #     h_left = h(i, t − i − 1)  -> buf[:, lo + 1 : hi + 2]
 # A row that has not started yet (i = t, left of column 0) is still zero.
 
-def _to_packed(a, perm):
-    """(D, N, H, W, F) -> (D, H·W, N, F), cells in diagonal-major order."""
-    D, N, H, W, F = a.shape
-    return a.transpose(0, 2, 3, 1, 4).reshape(D, H * W, N, F)[:, perm]
+def _diagonal(a, t, lo, hi, reverse):
+    """The cells of anti-diagonal t, rows lo … hi, of maps ``a`` (N, H, W, F), as a (L, N, F) view.
+
+    One row down and one column left is a constant step in memory
+    (stride_H − stride_W), so a diagonal is a strided view of the map: no
+    copy, and writing into it writes the map. For a ``reverse`` scan, row i'
+    of diagonal t of the rotated map is map cell (H − 1 − i', W − 1 − t + i'),
+    and the step is the opposite one.
+    """
+    xp = array_module(a)
+    N, H, W, F = a.shape
+    s_n, s_h, s_w, s_f = a.strides
+    if reverse:
+        first, step = a[:, H - 1 - lo, W - 1 - (t - lo)], s_w - s_h   # (N, F)
+    else:
+        first, step = a[:, lo, t - lo], s_h - s_w
+    return xp.lib.stride_tricks.as_strided(first, shape=(hi - lo + 1, N, F), strides=(step, s_n, s_f))
 
 
-def _from_packed(p, perm, shape):
-    """Inverse of :func:`_to_packed`; ``shape`` = (D, N, H, W, F)."""
-    xp = array_module(p)
-    D, N, H, W, F = shape
-    out = xp.empty((D, H * W, N, F), dtype=p.dtype)
-    out[:, perm] = p
-    return out.reshape(D, H, W, N, F).transpose(0, 3, 1, 2, 4)
-
-
-def _wavefront_forward(U, W_up, W_left):
+def _wavefront_forward(U, W_up, W_left, reverse):
     xp = array_module(U, W_up, W_left)
     D, N, H, W, K4 = U.shape
     K = K4 // 4
-    perm_host, offsets = diagonal_order(H, W)
-    perm = xp.asarray(perm_host)
-    Up = _to_packed(U, perm)                              # (D, HW, N, 4K)
     W_rec = xp.concatenate([W_up, W_left], axis=1)        # (D, 2K, 4K)
+    # Map-coordinate results, stored (N, H, W, D, ·) so the scans sit side by side.
+    h_map = xp.empty((N, H, W, D, K), dtype=U.dtype).transpose(3, 0, 1, 2, 4)
+    h_in_map = xp.empty((N, H, W, D, 2 * K), dtype=U.dtype).transpose(3, 0, 1, 2, 4)  # [h_up, h_left]
     h_buf = xp.zeros((D, H + 1, N, K), dtype=U.dtype)
     c_buf = xp.zeros((D, H + 1, N, K), dtype=U.dtype)
-    h_in_list, cells, h_list = [], [], []
+    cells = []
     for t, (lo, hi) in enumerate(diagonals(H, W)):
         L = hi - lo + 1
         h_in = xp.concatenate([h_buf[:, lo:hi + 1], h_buf[:, lo + 1:hi + 2]], axis=-1)  # (D, L, N, 2K)
         c_left = c_buf[:, lo + 1:hi + 2].copy()           # copied: the buffer is overwritten below
-        G = Up[:, offsets[t]:offsets[t + 1]] + (h_in.reshape(D, L * N, 2 * K) @ W_rec).reshape(D, L, N, 4 * K)
-        h, c, cell = lstm_cell_forward(G, c_left)         # (D, L, N, K)
+        G = (h_in.reshape(D, L * N, 2 * K) @ W_rec).reshape(D, L, N, 4 * K)
+        for d in range(D):
+            G[d] += _diagonal(U[d], t, lo, hi, reverse[d])
+        h, c, cell = lstm_cell_forward(G, c_left, overwrite_G=True)  # (D, L, N, K)
         h_buf[:, lo + 1:hi + 2] = h
         c_buf[:, lo + 1:hi + 2] = c
-        h_in_list.append(h_in)
+        for d in range(D):
+            _diagonal(h_map[d], t, lo, hi, reverse[d])[...] = h[d]
+            _diagonal(h_in_map[d], t, lo, hi, reverse[d])[...] = h_in[d]
         cells.append(cell)
-        h_list.append(h)
-    h_all = _from_packed(xp.concatenate(h_list, axis=1), perm, (D, N, H, W, K))
-    return h_all, WavefrontScanCache((D, N, H, W, K), W_rec, perm, h_in_list, cells)
+    return h_map, WavefrontScanCache((D, N, H, W, K), reverse, W_rec, h_in_map, cells)
 
 
 def _wavefront_backward(dh, cache: WavefrontScanCache):
     xp = array_module(dh)
     D, N, H, W, K = cache.shape
+    reverse = cache.reverse
     W_rec_T = cache.W_rec.transpose(0, 2, 1)              # (D, 4K, 2K)
-    _, offsets = diagonal_order(H, W)
-    dHp = _to_packed(dh, cache.perm)                      # (D, HW, N, K)
-    dG_list = [None] * (H + W - 1)
+    dU = xp.empty((N, H, W, D, 4 * K), dtype=dh.dtype).transpose(3, 0, 1, 2, 4)  # (D, N, H, W, 4K) view
     # Gradients sent back from diagonal t + 1 to diagonal t, by buffer row.
     dh_buf = xp.zeros((D, H + 1, N, K), dtype=dh.dtype)
     dc_buf = xp.zeros((D, H + 1, N, K), dtype=dh.dtype)
     for t, (lo, hi) in reversed(list(enumerate(diagonals(H, W)))):
         L = hi - lo + 1
-        dh_t = dHp[:, offsets[t]:offsets[t + 1]] + dh_buf[:, lo + 1:hi + 2]
+        dh_t = xp.stack([_diagonal(dh[d], t, lo, hi, reverse[d]) for d in range(D)])  # (D, L, N, K), new
+        dh_t += dh_buf[:, lo + 1:hi + 2]
         dG, dc_prev = lstm_cell_backward(dh_t, dc_buf[:, lo + 1:hi + 2], cache.cells[t])
-        dG_list[t] = dG
+        for d in range(D):
+            _diagonal(dU[d], t, lo, hi, reverse[d])[...] = dG[d]   # U enters G with weight 1
         d_in = (dG.reshape(D, L * N, 4 * K) @ W_rec_T).reshape(D, L, N, 2 * K)
-        dh_buf = xp.zeros_like(dh_buf)
+        # Diagonal t − 1 reads rows lo − 1 … hi of the buffers: clear what diagonal t + 1 left there.
+        dh_buf[:, lo:hi + 2] = 0.0
         dh_buf[:, lo:hi + 1] += d_in[..., :K]             # to the cells above
         dh_buf[:, lo + 1:hi + 2] += d_in[..., K:]         # to the cells on the left
-        dc_buf = xp.zeros_like(dc_buf)
+        dc_buf[:, lo:hi + 2] = 0.0
         dc_buf[:, lo + 1:hi + 2] = dc_prev
-    dG_all = xp.concatenate(dG_list, axis=1)              # (D, HW, N, 4K)
-    h_in_all = xp.concatenate(cache.h_in, axis=1)         # (D, HW, N, 2K)
-    dW_rec = h_in_all.reshape(D, H * W * N, 2 * K).transpose(0, 2, 1) @ dG_all.reshape(D, H * W * N, 4 * K)
-    dU = _from_packed(dG_all, cache.perm, (D, N, H, W, 4 * K))
+    # dW_rec = Σ over all cells of [h_up, h_left]ᵀ dG, one GEMM per scan; dG = dU cell by cell.
+    dW_rec = xp.stack([cache.h_in[d].reshape(N * H * W, 2 * K).T @ dU[d].reshape(N * H * W, 4 * K)
+                       for d in range(D)])                # (D, 2K, 4K)
     return dU, dW_rec[:, :K], dW_rec[:, K:]

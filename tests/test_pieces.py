@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from attnrnn_np.conv import col2im, conv_same_backward, conv_same_forward, im2col
-from attnrnn_np.directions import directions_backward, directions_forward
+from attnrnn_np.directions import directions_backward, directions_forward, rot180
 from attnrnn_np.gradcheck import check_gradients, format_report
 from attnrnn_np.head import head_backward, head_forward
 from attnrnn_np.lstm_cell import lstm_cell_backward, lstm_cell_forward
@@ -175,16 +175,16 @@ def test_conv_matches_the_spec_sum(xp):
 
 @scaled(10)
 @given(seed=seeds, N=st.integers(1, 2), H=small, W=small, K=st.integers(1, 2),
-       schedule=st.sampled_from(["wavefront", "raster"]))
-def test_scan_gradients(xp, seed, N, H, W, K, schedule):
+       schedule=st.sampled_from(["wavefront", "raster"]), reverse=st.tuples(st.booleans(), st.booleans()))
+def test_scan_gradients(xp, seed, N, H, W, K, schedule, reverse):
     r = Draw(xp, seed)
     U, W_up, W_left = r(2, N, H, W, 4 * K), r(2, K, 4 * K, scale=0.8), r(2, K, 4 * K, scale=0.8)
     dh = r(2, N, H, W, K)
-    _, cache = diagonal_lstm_forward(U, W_up, W_left, schedule=schedule)
+    _, cache = diagonal_lstm_forward(U, W_up, W_left, schedule=schedule, reverse=reverse)
     dU, dW_up, dW_left = diagonal_lstm_backward(dh, cache)
 
     def f():
-        return diagonal_lstm_forward(U, W_up, W_left, schedule=schedule)[0]
+        return diagonal_lstm_forward(U, W_up, W_left, schedule=schedule, reverse=reverse)[0]
 
     assert_gradients(f, {"U": U, "W_up": W_up, "W_left": W_left},
                      {"U": dU, "W_up": dW_up, "W_left": dW_left}, dh)
@@ -199,20 +199,28 @@ def test_scan_gradients(xp, seed, N, H, W, K, schedule):
        schedule=st.sampled_from(["wavefront", "raster"]), recurrent=st.booleans())
 def test_directions_gradients(xp, seed, N, H, W, K, schedule, recurrent):
     r = Draw(xp, seed)
-    U_fwd, U_bwd = r(N, H, W, 4 * K), r(N, H, W, 4 * K)
+    U = r(2, N, H, W, 4 * K)
     W_up, W_left = r(2, K, 4 * K, scale=0.8), r(2, K, 4 * K, scale=0.8)
-    dh_fwd, dh_bwd = r(N, H, W, K), r(N, H, W, K)
+    dh = r(2, N, H, W, K)
     kwargs = dict(schedule=schedule, recurrent=recurrent)
-    _, _, cache = directions_forward(U_fwd, U_bwd, W_up, W_left, **kwargs)
-    dU_fwd, dU_bwd, dW_up, dW_left = directions_backward(dh_fwd, dh_bwd, cache)
+    _, cache = directions_forward(U, W_up, W_left, **kwargs)
+    dU, dW_up, dW_left = directions_backward(dh, cache)
 
     def f():
-        h_fwd, h_bwd, _ = directions_forward(U_fwd, U_bwd, W_up, W_left, **kwargs)
-        return flat(xp, h_fwd, h_bwd)
+        return directions_forward(U, W_up, W_left, **kwargs)[0]
 
-    assert_gradients(f, {"U_fwd": U_fwd, "U_bwd": U_bwd, "W_up": W_up, "W_left": W_left},
-                     {"U_fwd": dU_fwd, "U_bwd": dU_bwd, "W_up": dW_up, "W_left": dW_left},
-                     flat(xp, dh_fwd, dh_bwd))
+    assert_gradients(f, {"U": U, "W_up": W_up, "W_left": W_left},
+                     {"U": dU, "W_up": dW_up, "W_left": dW_left}, dh)
+
+
+def test_bwd_direction_is_the_raster_scan_of_the_rotated_map(xp):
+    """SPEC §3 literally: h_bwd = rot180(D_bwd(rot180(U_bwd))), with the bare D = 1 raster scan."""
+    r = Draw(xp, 7)
+    N, H, W, K = 2, 3, 5, 2
+    U, W_up, W_left = r(2, N, H, W, 4 * K), r(2, K, 4 * K, scale=0.8), r(2, K, 4 * K, scale=0.8)
+    h, _ = directions_forward(U, W_up, W_left)
+    h_ref, _ = diagonal_lstm_forward(rot180(U[1])[None], W_up[1:], W_left[1:], schedule="raster")
+    assert_close(h[1], rot180(h_ref[0]), rtol=1e-12, atol=1e-12, name="h_bwd")
 
 
 # --------------------------------------------------------------------------

@@ -57,17 +57,22 @@ def test_wavefront_equals_raster_on_the_layer(xp, d, normalize, seed, recurrent)
 
 
 @scaled(20)
-@given(N=st.integers(1, 3), H=sides, W=sides, K=st.integers(1, 3), seed=seeds)
-def test_wavefront_equals_raster_on_the_bare_scan(xp, N, H, W, K, seed):
-    """D = 2 scans with different weights in one call, as the layer runs them."""
+@given(N=st.integers(1, 3), H=sides, W=sides, K=st.integers(1, 3), seed=seeds,
+       reverse=st.tuples(st.booleans(), st.booleans()))
+def test_wavefront_equals_raster_on_the_bare_scan(xp, N, H, W, K, seed, reverse):
+    """D = 2 scans with different weights in one call, as the layer runs them.
+
+    With ``reverse`` the raster schedule rotates the map literally, while the
+    wavefront reads the rotated map's cells through its packing index: two
+    independent routes to inverse raster order."""
     rng = np.random.default_rng(seed)
     D = 2
     U = xp.asarray(rng.normal(size=(D, N, H, W, 4 * K)))
     W_up = xp.asarray(rng.normal(0.0, 0.7, size=(D, K, 4 * K)))
     W_left = xp.asarray(rng.normal(0.0, 0.7, size=(D, K, 4 * K)))
     dh = xp.asarray(rng.normal(size=(D, N, H, W, K)))
-    h_w, cache_w = diagonal_lstm_forward(U, W_up, W_left, schedule="wavefront")
-    h_r, cache_r = diagonal_lstm_forward(U, W_up, W_left, schedule="raster")
+    h_w, cache_w = diagonal_lstm_forward(U, W_up, W_left, schedule="wavefront", reverse=reverse)
+    h_r, cache_r = diagonal_lstm_forward(U, W_up, W_left, schedule="raster", reverse=reverse)
     assert h_w.shape == h_r.shape == (D, N, H, W, K)
     assert_close(h_w, h_r, rtol=TOL, atol=TOL, name="h")
     for name, a, b in zip(("dU", "dW_up", "dW_left"),
@@ -81,3 +86,5 @@ def test_unknown_schedule_is_refused(xp):
     W = xp.zeros((1, 1, 4))
     with pytest.raises(ValueError, match="unknown schedule 'diagonal'"):
         diagonal_lstm_forward(U, W, W, schedule="diagonal")
+    with pytest.raises(ValueError, match="one flag per scan"):
+        diagonal_lstm_forward(U, W, W, reverse=(True, False))
