@@ -26,7 +26,7 @@ numbers:
     cells of each diagonal are computed, stored packed and contiguous (no
     masked skew), and one GEMM of [h_up, h_left] against the stacked
     (2K, 4K) weight serves each step for all D scans. The recurrent weight
-    gradients are a single GEMM after the reverse sweep. Each step reads
+    gradients are accumulated with one GEMM per step. Each step reads
     its diagonal of U (and writes h, dU) through a strided view of the map,
     so nothing is gathered, scattered or rotated as a whole; a reversed scan
     just walks its diagonals from the other corner.
@@ -101,7 +101,7 @@ class WavefrontScanCache(NamedTuple):
     shape: tuple    # (D, N, H, W, K)
     reverse: tuple  # per scan: runs in inverse raster order
     W_rec: object   # (D, 2K, 4K) = [W_up; W_left]
-    h_in: object    # (D, N, H, W, 2K) [h_up, h_left] read by every cell, in map coordinates
+    h: object       # (D, N, H, W, K) hidden states, map coordinates (the forward's output)
     cells: list     # per diagonal t: LSTMCellCache, arrays (D, L_t, N, ·)
 
 
@@ -223,7 +223,7 @@ def _raster_backward(dh, cache: RasterScanCache):
 # --------------------------------------------------------------------------
 #
 # Only the valid cells of a diagonal are computed, as a contiguous
-# (D, L, N, ·) block. Arrays in map coordinates (U, h, [h_up, h_left], dh, dU)
+# (D, L, N, ·) block. Arrays in map coordinates (U, h, dh, dU)
 # are never gathered or scattered as a whole: each step reads and writes its
 # diagonal through a strided view (``_diagonal``).
 #
@@ -254,14 +254,30 @@ def _diagonal(a, t, lo, hi, reverse):
     return xp.lib.stride_tricks.as_strided(first, shape=(hi - lo + 1, N, F), strides=(step, s_n, s_f))
 
 
+def _neighbour_states(h_map, t, diags, reverse):
+    """[h_up, h_left] (D, L, N, 2K) read by the cells of diagonal t.
+
+    Rebuilds, from the hidden states of diagonal t − 1 in ``h_map``
+    (D, N, H, W, K), the row-indexed buffer the forward step read from.
+    """
+    xp = array_module(h_map)
+    D, N, H, W, K = h_map.shape
+    lo, hi = diags[t]
+    buf = xp.zeros((D, H + 1, N, K), dtype=h_map.dtype)
+    if t > 0:
+        p_lo, p_hi = diags[t - 1]
+        for d in range(D):
+            buf[d, p_lo + 1:p_hi + 2] = _diagonal(h_map[d], t - 1, p_lo, p_hi, reverse[d])
+    return xp.concatenate([buf[:, lo:hi + 1], buf[:, lo + 1:hi + 2]], axis=-1)
+
+
 def _wavefront_forward(U, W_up, W_left, reverse):
     xp = array_module(U, W_up, W_left)
     D, N, H, W, K4 = U.shape
     K = K4 // 4
     W_rec = xp.concatenate([W_up, W_left], axis=1)        # (D, 2K, 4K)
-    # Map-coordinate results, stored (N, H, W, D, ·) so the scans sit side by side.
+    # h in map coordinates, stored (N, H, W, D, K) so the scans' states sit side by side.
     h_map = xp.empty((N, H, W, D, K), dtype=U.dtype).transpose(3, 0, 1, 2, 4)
-    h_in_map = xp.empty((N, H, W, D, 2 * K), dtype=U.dtype).transpose(3, 0, 1, 2, 4)  # [h_up, h_left]
     h_buf = xp.zeros((D, H + 1, N, K), dtype=U.dtype)
     c_buf = xp.zeros((D, H + 1, N, K), dtype=U.dtype)
     cells = []
@@ -277,35 +293,37 @@ def _wavefront_forward(U, W_up, W_left, reverse):
         c_buf[:, lo + 1:hi + 2] = c
         for d in range(D):
             _diagonal(h_map[d], t, lo, hi, reverse[d])[...] = h[d]
-            _diagonal(h_in_map[d], t, lo, hi, reverse[d])[...] = h_in[d]
         cells.append(cell)
-    return h_map, WavefrontScanCache((D, N, H, W, K), reverse, W_rec, h_in_map, cells)
+    return h_map, WavefrontScanCache((D, N, H, W, K), reverse, W_rec, h_map, cells)
 
 
 def _wavefront_backward(dh, cache: WavefrontScanCache):
     xp = array_module(dh)
     D, N, H, W, K = cache.shape
     reverse = cache.reverse
+    diags = diagonals(H, W)
     W_rec_T = cache.W_rec.transpose(0, 2, 1)              # (D, 4K, 2K)
+    dW_rec = xp.zeros_like(cache.W_rec)                   # (D, 2K, 4K)
     dU = xp.empty((N, H, W, D, 4 * K), dtype=dh.dtype).transpose(3, 0, 1, 2, 4)  # (D, N, H, W, 4K) view
     # Gradients sent back from diagonal t + 1 to diagonal t, by buffer row.
     dh_buf = xp.zeros((D, H + 1, N, K), dtype=dh.dtype)
     dc_buf = xp.zeros((D, H + 1, N, K), dtype=dh.dtype)
-    for t, (lo, hi) in reversed(list(enumerate(diagonals(H, W)))):
+    for t in reversed(range(len(diags))):
+        lo, hi = diags[t]
         L = hi - lo + 1
         dh_t = xp.stack([_diagonal(dh[d], t, lo, hi, reverse[d]) for d in range(D)])  # (D, L, N, K), new
         dh_t += dh_buf[:, lo + 1:hi + 2]
         dG, dc_prev = lstm_cell_backward(dh_t, dc_buf[:, lo + 1:hi + 2], cache.cells[t])
         for d in range(D):
             _diagonal(dU[d], t, lo, hi, reverse[d])[...] = dG[d]   # U enters G with weight 1
-        d_in = (dG.reshape(D, L * N, 4 * K) @ W_rec_T).reshape(D, L, N, 2 * K)
+        dG = dG.reshape(D, L * N, 4 * K)
+        h_in = _neighbour_states(cache.h, t, diags, reverse).reshape(D, L * N, 2 * K)
+        dW_rec += h_in.transpose(0, 2, 1) @ dG
+        d_in = (dG @ W_rec_T).reshape(D, L, N, 2 * K)
         # Diagonal t − 1 reads rows lo − 1 … hi of the buffers: clear what diagonal t + 1 left there.
         dh_buf[:, lo:hi + 2] = 0.0
         dh_buf[:, lo:hi + 1] += d_in[..., :K]             # to the cells above
         dh_buf[:, lo + 1:hi + 2] += d_in[..., K:]         # to the cells on the left
         dc_buf[:, lo:hi + 2] = 0.0
         dc_buf[:, lo + 1:hi + 2] = dc_prev
-    # dW_rec = Σ over all cells of [h_up, h_left]ᵀ dG, one GEMM per scan; dG = dU cell by cell.
-    dW_rec = xp.stack([cache.h_in[d].reshape(N * H * W, 2 * K).T @ dU[d].reshape(N * H * W, 4 * K)
-                       for d in range(D)])                # (D, 2K, 4K)
     return dU, dW_rec[:, :K], dW_rec[:, K:]
