@@ -8,18 +8,110 @@ import sys
 __all__ = ["main"]
 
 
+def _add_run_options(p, *, steps, seed=0):
+    p.add_argument("--steps", type=int, default=steps, help=f"Adam steps per run (default {steps})")
+    p.add_argument("--seed", type=int, default=seed, help="network initialisation and batch order")
+    p.add_argument("--lr", type=float, default=3e-3, help="Adam step size (default 3e-3)")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--n-train", type=int, default=20000)
+    p.add_argument("--n-test", type=int, default=2000)
+    p.add_argument("--data-seed", type=int, default=0)
+    p.add_argument("--hidden", type=int, default=16, help="ARNN K / local attention hidden units")
+    p.add_argument("--kernel-size", type=int, default=1, help="ARNN input-to-state kernel k (default 1)")
+    p.add_argument("--backend", choices=("numpy", "cupy"), default="numpy")
+    p.add_argument("--cache-dir", default="default",
+                   help="task cache folder (default ~/.cache/attnrnn_np/tasks)")
+
+
+def _run_fields(args):
+    return dict(lr=args.lr, batch_size=args.batch_size, n_train=args.n_train, n_test=args.n_test,
+                data_seed=args.data_seed, hidden=args.hidden, kernel_size=args.kernel_size,
+                backend=args.backend)
+
+
 def main(argv=None):
+    from .models import MODELS
+    from .tasks import TASKS
+
     parser = argparse.ArgumentParser(prog="attnrnn-np", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     tour = sub.add_parser("tour", help="build a layer, run forward/backward, check gradients, print a report")
     tour.add_argument("--seed", type=int, default=0)
     tour.add_argument("--backend", choices=("numpy", "cupy"), default="numpy")
+
+    tr = sub.add_parser("train", help="train one model on one task, with checkpoints")
+    tr.add_argument("--task", choices=TASKS, default="mref")
+    tr.add_argument("--model", choices=MODELS, default="arnn")
+    _add_run_options(tr, steps=2000)
+    tr.add_argument("--out", required=True, help="folder for checkpoint.npz and metrics.json")
+    tr.add_argument("--resume", default=None, help="checkpoint to continue from (same configuration)")
+    tr.add_argument("--checkpoint-every", type=int, default=250)
+    tr.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1; 0 leaves BLAS alone)")
+    tr.add_argument("--quiet", action="store_true", help="no progress bar; one line per evaluation")
+
+    demo = sub.add_parser("demo", help="train arnn and local on MREF, compare, write metrics.json and masks.png")
+    from .experiment import DEMO_STEPS, EXPERIMENT_SEED, EXPERIMENT_STEPS
+
+    _add_run_options(demo, steps=DEMO_STEPS)
+    demo.add_argument("--out", required=True)
+    demo.add_argument("--jobs", type=int, default=2, help="runs trained at once, one process each (default 2)")
+
+    ex = sub.add_parser("experiment", help="every model on every task; write table.md and table.json")
+    _add_run_options(ex, steps=EXPERIMENT_STEPS, seed=EXPERIMENT_SEED)
+    ex.add_argument("--tasks", nargs="+", choices=TASKS, default=list(TASKS))
+    ex.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
+    ex.add_argument("--out", required=True)
+    ex.add_argument("--jobs", type=int, default=2)
+
     args = parser.parse_args(argv)
     if args.command == "tour":
         from .tour import run_tour
 
         return run_tour(seed=args.seed, backend=args.backend)
+    if args.command == "train":
+        return _train(args)
+    if args.command == "demo":
+        from .experiment import run_demo
+
+        run_demo(args.out, steps=args.steps, seed=args.seed, jobs=args.jobs, cache_dir=_cache(args),
+                 **{k: v for k, v in _run_fields(args).items()})
+        return 0
+    if args.command == "experiment":
+        from .experiment import run_experiment
+
+        run_experiment(args.out, steps=args.steps, seed=args.seed, tasks=tuple(args.tasks),
+                       models=tuple(args.models), jobs=args.jobs, cache_dir=_cache(args), **_run_fields(args))
+        return 0
     return 2
+
+
+def _cache(args):
+    return None if args.cache_dir == "none" else args.cache_dir
+
+
+def _train(args):
+    import json
+    from pathlib import Path
+
+    from .train import CheckpointError, NonFiniteLossError, TrainConfig, blas_threads, train
+
+    config = TrainConfig(task=args.task, model=args.model, steps=args.steps, seed=args.seed, **_run_fields(args))
+    try:
+        with blas_threads(args.threads or None):
+            result = train(config, out=args.out, resume=args.resume, checkpoint_every=args.checkpoint_every,
+                           progress=not args.quiet, cache_dir=_cache(args))
+    except (CheckpointError, NonFiniteLossError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    summary = {"config": json.loads(config.to_json()), "steps": result.state.step, "accuracy": result.accuracy,
+               "attention_correctness": result.attention_correctness, "seconds": result.seconds,
+               "history": result.state.history}
+    Path(args.out, "metrics.json").write_text(json.dumps(summary, indent=2))
+    print(f"{args.model} on {args.task}: test accuracy {result.accuracy:.4f}, attention correctness "
+          f"{result.attention_correctness:.4f}, {result.seconds:.1f} s; checkpoint {result.checkpoint}")
+    return 0
 
 
 if __name__ == "__main__":

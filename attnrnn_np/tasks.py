@@ -42,12 +42,10 @@ This module is data, not math: it uses NumPy on the host directly.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import json
 import os
-import tempfile
 import warnings
 import zipfile
 from dataclasses import asdict, dataclass
@@ -56,6 +54,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .files import save_npz_atomic
 from .validate import resolve_xp
 
 __all__ = [
@@ -679,26 +678,6 @@ def cache_path(cache_dir, key):
     return Path(cache_dir) / f"{key['task']}-{digest}.npz"
 
 
-def _save_atomic(path, arrays):
-    """Write an ``.npz`` to a temporary file in the same folder, then rename it into place.
-
-    A reader never sees a half-written file, and an interrupted write leaves
-    nothing behind.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
 def _read_cache(path, key):
     """The two splits stored at ``path`` if it holds exactly ``key``'s data, else None (with a warning)."""
     try:
@@ -752,6 +731,6 @@ def load_task(task="mref", *, n_train=20000, n_test=2000, seed=0, cache_dir=None
         splits = (generate(config, n_train, split="train", seed=seed),
                   generate(config, n_test, split="test", seed=seed))
         if path is not None:
-            _save_atomic(path, {"key": np.array(json.dumps(key, sort_keys=True)),
+            save_npz_atomic(path, compress=True, arrays={"key": np.array(json.dumps(key, sort_keys=True)),
                                 **splits[0]._arrays("train"), **splits[1]._arrays("test")})
     return TaskData(config, splits[0], splits[1], int(seed), backgrounds, path)

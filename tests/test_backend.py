@@ -118,6 +118,7 @@ HOST_MODULES = {
     "cli.py",         # argument parsing only
     "data.py",        # datasets on the host
     "tasks.py",       # the MREF/MDIST/MBG datasets: images built and cached on the host
+    "files.py",       # atomic .npz writes (host arrays only)
     "train.py",       # training loops, batch order, checkpoints (issue 5)
     "experiment.py",  # runs of train.py in worker processes, result tables (issue 5)
     "figures.py",     # matplotlib figures

@@ -1,0 +1,445 @@
+"""Training one network on one task: Adam, evaluation, progress bar, safe checkpoints.
+
+A run is fixed by a :class:`TrainConfig` (task, model, sizes, seed, steps,
+learning rate, batch size, dtype) and is reproducible from it: the same
+configuration gives the same numbers, and a run resumed from a checkpoint
+continues bit for bit as if it had never stopped.
+
+What decides the numbers:
+
+* the network is :func:`attnrnn_np.models.init_model` with ``seed``;
+* the data are :func:`attnrnn_np.tasks.load_task` with ``data_seed``;
+* the batch order comes from one ``numpy.random.Generator`` seeded with
+  ``seed``: each epoch draws a permutation of the training set and batches
+  are consecutive slices of it (the last partial batch of an epoch is
+  dropped);
+* each step is one Adam step on the mean softmax cross-entropy.
+
+Evaluation (test accuracy and attention correctness, :mod:`attnrnn_np.metrics`)
+runs after every epoch and at the last step; it draws no random numbers, so
+it never changes the training trajectory.
+
+Checkpoints are ``.npz`` files read back with ``allow_pickle=False``. One
+holds the format version (:data:`FORMAT`), the configuration as a JSON
+string, the step counter, the parameters (``param.<name>``), Adam's moments
+and step count (``opt.<slot>.<name>``, ``opt.t``), the batch generator's
+state (JSON) with the current epoch's permutation, and the evaluation
+history. They are written to a temporary file in the same folder and moved
+into place with ``os.replace``, so a reader (or a crash, or Ctrl-C) never
+sees a half-written checkpoint: the previous one stays until the new one is
+complete.
+
+This module is the learning stack's edge: it touches files and the host
+directly with NumPy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import time
+import zipfile
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Callable, NamedTuple
+
+import numpy as np
+
+from .backend import get_xp, to_numpy
+from .files import save_npz_atomic
+from .metrics import accuracy, attention_correctness
+from .models import ModelConfig, init_model, model_backward, model_forward
+from .nn import softmax_cross_entropy_backward, softmax_cross_entropy_forward
+from .optim import Adam
+from .tasks import N_CLASSES, PALETTE, TaskData, default_cache_dir, load_task
+
+__all__ = ["FORMAT", "TrainConfig", "CheckpointError", "NonFiniteLossError", "TrainResult",
+           "RunState", "fresh_state", "train", "evaluate", "save_checkpoint", "load_checkpoint", "model_config",
+           "blas_threads"]
+
+FORMAT = 1  # bump when the checkpoint layout changes
+
+# Fields that may differ between a checkpoint and the run resuming it: none of
+# them changes the trajectory of the steps already taken.
+_RESUMABLE = ("steps", "backend", "eval_every")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that fixes a training run.
+
+    Parameters
+    ----------
+    task : "mref", "mdist" or "mbg"
+    model : one of :data:`attnrnn_np.models.MODELS`
+    steps : int
+        Adam steps in total (a resumed run continues up to this number).
+    batch_size : int
+    lr : float
+        Adam's step size α (β₁ = 0.9, β₂ = 0.999, ε = 1e-8).
+    seed : int
+        Network initialisation and batch order.
+    data_seed : int
+        Seed of the generated images (see :func:`attnrnn_np.tasks.load_task`).
+    n_train, n_test : int
+    hidden : int
+        K of the ARNN, D of the local attentions.
+    kernel_size : int
+        The ARNN's input-to-state kernel k.
+    scales : tuple of int
+        ``arnn-ms`` only.
+    dtype : "float32" or "float64"
+    backend : "numpy" or "cupy"
+    eval_every : int or None
+        Steps between evaluations; None: once per epoch (n_train // batch_size).
+    """
+
+    task: str = "mref"
+    model: str = "arnn"
+    steps: int = 2000
+    batch_size: int = 64
+    lr: float = 3e-3
+    seed: int = 0
+    data_seed: int = 0
+    n_train: int = 20000
+    n_test: int = 2000
+    hidden: int = 16
+    kernel_size: int = 1
+    scales: tuple = (1, 2)
+    dtype: str = "float32"
+    backend: str = "numpy"
+    eval_every: int | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "scales", tuple(int(g) for g in self.scales))
+        for name in ("steps", "batch_size", "n_train", "n_test"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.batch_size > self.n_train:
+            raise ValueError(f"batch_size {self.batch_size} exceeds the training set ({self.n_train})")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be > 0, got {self.lr}")
+        if self.dtype not in ("float32", "float64"):
+            raise ValueError(f"dtype must be float32 or float64, got {self.dtype!r}")
+        if self.backend not in ("numpy", "cupy"):
+            raise ValueError(f"backend must be numpy or cupy, got {self.backend!r}")
+        model_config(self)  # validates the model's fields
+
+    @property
+    def steps_per_epoch(self):
+        return self.n_train // self.batch_size
+
+    def to_json(self):
+        d = asdict(self)
+        d["scales"] = list(self.scales)
+        return json.dumps(d, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text):
+        d = json.loads(text)
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise CheckpointError(f"the checkpoint's configuration has unknown fields {unknown}")
+        return cls(**d)
+
+
+def model_config(config: TrainConfig):
+    """The :class:`~attnrnn_np.models.ModelConfig` of a run."""
+    return ModelConfig(model=config.model, hidden=config.hidden, kernel_size=config.kernel_size,
+                       scales=config.scales, query_dim=N_CLASSES, n_classes=len(PALETTE))
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be read, or that belongs to another run."""
+
+
+class NonFiniteLossError(FloatingPointError):
+    """The loss became NaN or infinite; the message names the step."""
+
+
+@dataclass
+class RunState:
+    """What a checkpoint stores, live."""
+
+    config: TrainConfig
+    params: dict          # name -> array on the run's backend
+    optimizer: Adam
+    step: int             # steps completed
+    rng: np.random.Generator
+    order: np.ndarray     # permutation of the current epoch, int64 (n_train,)
+    history: list         # evaluation records (dicts)
+
+
+class TrainResult(NamedTuple):
+    state: RunState
+    accuracy: float
+    attention_correctness: float
+    seconds: float        # wall time of this call's steps and evaluations (data loading excluded)
+    checkpoint: Path | None
+
+
+# --------------------------------------------------------------------------- checkpoints
+
+def save_checkpoint(path, state: RunState):
+    """Write ``state`` to ``path`` atomically (temporary file in the same folder, then ``os.replace``)."""
+    path = Path(path)
+    arrays = {
+        "format": np.array(FORMAT),
+        "config": np.array(state.config.to_json()),
+        "step": np.array(state.step, dtype=np.int64),
+        "rng": np.array(json.dumps(state.rng.bit_generator.state)),
+        "order": state.order,
+        "history": np.array(json.dumps(state.history)),
+    }
+    arrays.update({f"param.{k}": to_numpy(v) for k, v in state.params.items()})
+    for k, v in state.optimizer.state_dict().items():
+        arrays[f"opt.{k}"] = np.array(v, dtype=np.int64) if k == "t" else to_numpy(v)
+    return save_npz_atomic(path, arrays)
+
+
+def load_checkpoint(path, *, expect: TrainConfig | None = None, xp=None):
+    """Read a checkpoint back into a :class:`RunState`.
+
+    Parameters
+    ----------
+    path : path
+    expect : TrainConfig or None
+        When given, the checkpoint must have been written by a run of this
+        configuration (fields in ``steps``, ``backend``, ``eval_every`` may
+        differ); otherwise :class:`CheckpointError` names the fields that differ.
+    xp : module or None
+        Backend to put the parameters and optimiser state on (None: NumPy).
+
+    Raises
+    ------
+    CheckpointError
+        Missing, truncated or corrupt file; another format version; a
+        configuration that differs from ``expect``; missing or mis-shaped
+        arrays.
+    """
+    path = Path(path)
+    xp = np if xp is None else xp
+    if not path.exists():
+        raise CheckpointError(f"checkpoint {path} does not exist")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            data = {k: f[k] for k in f.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as err:
+        raise CheckpointError(f"checkpoint {path} is unreadable or corrupt ({type(err).__name__}: {err})") from err
+    for key in ("format", "config", "step", "rng", "order", "history", "opt.t"):
+        if key not in data:
+            raise CheckpointError(f"checkpoint {path} lacks {key!r}; it is not an attnrnn-np training checkpoint")
+    if int(data["format"]) != FORMAT:
+        raise CheckpointError(f"checkpoint {path} has format {int(data['format'])}, this version reads {FORMAT}")
+    try:
+        config = TrainConfig.from_json(str(data["config"]))
+    except (ValueError, TypeError) as err:
+        raise CheckpointError(f"checkpoint {path} has an invalid configuration: {err}") from err
+    if expect is not None:
+        differ = [f.name for f in fields(TrainConfig)
+                  if f.name not in _RESUMABLE and getattr(config, f.name) != getattr(expect, f.name)]
+        if differ:
+            detail = ", ".join(f"{k}: checkpoint {getattr(config, k)!r} vs run {getattr(expect, k)!r}" for k in differ)
+            raise CheckpointError(f"checkpoint {path} belongs to another run ({detail})")
+        config = replace(config, **{k: getattr(expect, k) for k in _RESUMABLE})
+    reference = init_model(model_config(config), seed=config.seed, dtype=config.dtype)  # shapes to check against
+    params = {}
+    for key, ref in reference.items():
+        arr = data.get(f"param.{key}")
+        if arr is None or arr.shape != ref.shape or arr.dtype != ref.dtype:
+            got = None if arr is None else f"{arr.dtype}{arr.shape}"
+            raise CheckpointError(f"checkpoint {path}: parameter {key!r} is {got}, expected {ref.dtype}{ref.shape}")
+        params[key] = xp.array(arr)
+    opt = Adam(lr=config.lr)
+    opt_state = {k[len("opt."):]: v for k, v in data.items() if k.startswith("opt.")}
+    opt_state["t"] = int(opt_state["t"])
+    try:
+        opt.load_state_dict(opt_state, xp=xp)
+    except KeyError as err:
+        raise CheckpointError(f"checkpoint {path}: optimiser state is invalid ({err})") from err
+    rng = np.random.default_rng()
+    try:
+        rng.bit_generator.state = json.loads(str(data["rng"]))
+    except (ValueError, TypeError, KeyError) as err:
+        raise CheckpointError(f"checkpoint {path}: the generator state is invalid ({err})") from err
+    order = data["order"]
+    if order.shape != (config.n_train,) or order.dtype.kind not in "iu":
+        raise CheckpointError(f"checkpoint {path}: batch order has {order.dtype}{order.shape}, "
+                              f"expected int ({config.n_train},)")
+    return RunState(config, params, opt, int(data["step"]), rng, order.astype(np.int64),
+                    json.loads(str(data["history"])))
+
+
+# --------------------------------------------------------------------------- evaluation
+
+def evaluate(params, config: TrainConfig, split, *, batch_size=500, xp=None):
+    """Accuracy and attention correctness of a network on a split.
+
+    Returns
+    -------
+    dict with ``accuracy``, ``attention_correctness`` (floats) and ``n``.
+    """
+    xp = np if xp is None else xp
+    mconfig = model_config(config)
+    n = len(split)
+    correct, inside = 0.0, 0.0
+    canvas = split.images.shape[1]
+    for start in range(0, n, batch_size):
+        b = split.batch(np.arange(start, min(n, start + batch_size)), xp=xp, dtype=config.dtype)
+        logits, A, _ = model_forward(params, b.X, b.q, mconfig)
+        m = len(b.y)
+        correct += accuracy(logits, b.y) * m
+        inside += attention_correctness(A, b.box, canvas) * m
+    return {"accuracy": correct / n, "attention_correctness": inside / n, "n": n}
+
+
+# --------------------------------------------------------------------------- training
+
+def fresh_state(config: TrainConfig, xp=None):
+    """The state of a run before its first step."""
+    xp = np if xp is None else xp
+    params = init_model(model_config(config), seed=config.seed, dtype=config.dtype, xp=xp)
+    rng = np.random.default_rng([config.seed, 1])  # the network's init uses seed alone; keep the streams apart
+    return RunState(config, params, Adam(lr=config.lr), 0, rng,
+                    rng.permutation(config.n_train), [])
+
+
+@contextlib.contextmanager
+def blas_threads(n):
+    """Limit BLAS to ``n`` threads inside the block (None: leave it alone).
+
+    On this project's 2-core, shared machine one thread per process was
+    measured faster for the small GEMMs of a training step than two (see
+    docs/learning.md).
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # scikit-learn depends on it, so it is normally there
+        if n is not None:
+            import warnings
+
+            warnings.warn("threadpoolctl is not installed: BLAS keeps its default thread count", stacklevel=3)
+        n = None
+    if n is None:
+        yield
+        return
+    with threadpool_limits(limits=int(n), user_api="blas"):
+        yield
+
+
+def train(config: TrainConfig, *, data: TaskData | None = None, out=None, resume=None,
+          checkpoint_every=250, progress=True, callback: Callable | None = None, cache_dir="default",
+          log=print):
+    """Train one network; evaluate each epoch; checkpoint to ``out/checkpoint.npz``.
+
+    Parameters
+    ----------
+    config : TrainConfig
+    data : TaskData or None
+        The task's splits; None loads them with :func:`attnrnn_np.tasks.load_task`
+        (``config.task``, sizes, ``data_seed``), cached in ``cache_dir``.
+    out : path or None
+        Folder of ``checkpoint.npz`` (None: no checkpoints).
+    resume : path or None
+        A checkpoint of this configuration to continue from.
+    checkpoint_every : int
+        Steps between checkpoints; one is also written after the last step.
+    progress : bool
+        Show a tqdm progress bar.
+    callback : callable or None
+        ``callback(state)`` after every completed step (tests use it to
+        interrupt a run).
+    cache_dir : path, None or "default"
+        Task cache folder ("default": :func:`attnrnn_np.tasks.default_cache_dir`).
+    log : callable
+        Where messages go.
+
+    Returns
+    -------
+    TrainResult
+
+    Raises
+    ------
+    NonFiniteLossError
+        The loss became NaN or infinite; the message names the step. The last
+        checkpoint (if any) is kept.
+    CheckpointError
+        ``resume`` is corrupt or belongs to another configuration.
+    KeyboardInterrupt
+        Re-raised after a message; the last complete checkpoint is kept.
+    """
+    xp = get_xp(config.backend)
+    if data is None:
+        data = load_task(config.task, n_train=config.n_train, n_test=config.n_test, seed=config.data_seed,
+                         cache_dir=default_cache_dir() if cache_dir == "default" else cache_dir)
+    if len(data.train) != config.n_train or len(data.test) != config.n_test:
+        raise ValueError(f"data has {len(data.train)}/{len(data.test)} train/test images, "
+                         f"the configuration says {config.n_train}/{config.n_test}")
+    state = load_checkpoint(resume, expect=config, xp=xp) if resume is not None else fresh_state(config, xp)
+    ckpt = Path(out) / "checkpoint.npz" if out is not None else None
+    mconfig = model_config(config)
+    eval_every = config.eval_every or config.steps_per_epoch
+    spe = config.steps_per_epoch
+    B = config.batch_size
+
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=config.steps, initial=state.step, desc=f"{config.model} on {config.task}",
+                   unit="step", dynamic_ncols=True)
+    t0 = time.perf_counter()
+    last_saved = state.step if resume is not None else None
+    try:
+        while state.step < config.steps:
+            slot = state.step % spe
+            if slot == 0 and state.step > 0:
+                state.order = state.rng.permutation(config.n_train)
+            b = data.train.batch(state.order[slot * B:(slot + 1) * B], xp=xp, dtype=config.dtype)
+            logits, _, cache = model_forward(state.params, b.X, b.q, mconfig)
+            loss, ce_cache = softmax_cross_entropy_forward(logits, b.y)
+            loss = float(to_numpy(loss))
+            if not math.isfinite(loss):
+                kept = f"the last checkpoint (step {last_saved}) is kept" if last_saved is not None else \
+                    "no checkpoint was written"
+                raise NonFiniteLossError(f"the loss is {loss} at step {state.step + 1} of {config.model} on "
+                                         f"{config.task} (lr {config.lr}); {kept}")
+            grads = model_backward(softmax_cross_entropy_backward(1.0, ce_cache), cache)
+            state.optimizer.step(state.params, grads)
+            state.step += 1
+            if bar is not None:
+                bar.update(1)
+                if state.step % 10 == 0:
+                    bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
+            if state.step % eval_every == 0 or state.step == config.steps:
+                record = {"step": state.step, "loss": loss, **evaluate(state.params, config, data.test, xp=xp)}
+                state.history.append(record)
+                if bar is not None:
+                    bar.set_postfix(loss=f"{loss:.3f}", acc=f"{record['accuracy']:.3f}")
+                else:
+                    log(f"step {state.step}: loss {loss:.4f}, test accuracy {record['accuracy']:.4f}, "
+                        f"attention correctness {record['attention_correctness']:.4f}")
+            if ckpt is not None and (state.step % checkpoint_every == 0 or state.step == config.steps):
+                save_checkpoint(ckpt, state)
+                last_saved = state.step
+            if callback is not None:
+                callback(state)
+    except KeyboardInterrupt:
+        if bar is not None:
+            bar.close()
+            bar = None
+        where = f"the checkpoint of step {last_saved} in {ckpt} is kept" if last_saved is not None else \
+            "no checkpoint was written"
+        log(f"interrupted after step {state.step}; {where}"
+            + (f" (continue with --resume {ckpt})" if last_saved is not None else ""))
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    seconds = time.perf_counter() - t0
+    final = state.history[-1] if state.history and state.history[-1]["step"] == state.step else \
+        evaluate(state.params, config, data.test, xp=xp)
+    return TrainResult(state, final["accuracy"], final["attention_correctness"], seconds, ckpt)
