@@ -17,7 +17,7 @@ from .conv import ConvCache, conv_same_backward, conv_same_forward
 from .directions import DirectionsCache, directions_backward, directions_forward
 from .head import HeadCache, head_backward, head_forward
 from .normalize import NormalizeCache, check_normalize, normalize_backward, normalize_forward
-from .scan import SCHEDULES
+from .scan import check_schedule
 from .validate import check_finite, check_float_array, check_upstream, resolve_xp
 
 __all__ = [
@@ -222,8 +222,7 @@ def arnn_logits_forward(X, params, q=None, *, prefix="", schedule="wavefront", r
     Same parameters as :func:`arnn_forward`; ``prefix`` selects one ARNN's keys
     inside a larger dict (e.g. ``"scale2."``). The cache's ``norm`` is None.
     """
-    if schedule not in SCHEDULES:
-        raise ValueError(f"unknown schedule {schedule!r}; expected one of {SCHEDULES}")
+    check_schedule(schedule)
     dims = arnn_dims(params, prefix)
     xp = array_module(X, q, *params.values())
     check_inputs(X, q, dims, params[f"{prefix}fwd.W_x"].dtype, prefix)

@@ -91,16 +91,19 @@ def conv_same_forward(X, W):
     return U.reshape(N, H, Wd, F), ConvCache(cols, W, X.shape)
 
 
-def conv_same_backward(dU, cache: ConvCache):
+def conv_same_backward(dU, cache: ConvCache, *, need_dX=True):
     """Backward of :func:`conv_same_forward`.
 
     Parameters
     ----------
     dU : array (N, H, W, F)
+    need_dX : bool
+        False skips the input gradient (its GEMM and col2im), for a first
+        layer whose input needs none; dX is then None.
 
     Returns
     -------
-    dX : array (N, H, W, C)
+    dX : array (N, H, W, C) or None
     dW : array (k, k, C, F)
 
     Notes
@@ -115,6 +118,8 @@ def conv_same_backward(dU, cache: ConvCache):
     k, F = W.shape[0], W.shape[3]
     dU2 = dU.reshape(N * H * Wd, F)
     dW = (cols.reshape(N * H * Wd, k * k * C).T @ dU2).reshape(W.shape)
+    if not need_dX:
+        return None, dW
     # dX in blocks of samples: each block's patch gradients (B, H, W, k, k, C)
     # stay small enough to be recycled by the allocator instead of mapping
     # fresh pages for the whole batch.

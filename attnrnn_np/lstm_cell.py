@@ -82,7 +82,7 @@ def lstm_cell_forward(G, c_prev, *, overwrite_G=False):
     return h, c, LSTMCellCache(a, c_prev, tanh_c)
 
 
-def lstm_cell_backward(dh, dc, cache: LSTMCellCache, *, out=None):
+def lstm_cell_backward(dh, dc, cache: LSTMCellCache):
     """Backward of :func:`lstm_cell_forward`.
 
     Parameters
@@ -93,8 +93,6 @@ def lstm_cell_backward(dh, dc, cache: LSTMCellCache, *, out=None):
         Gradient with respect to ``c`` arriving from later cells (the cell to
         the right); ``None`` means zero, as for the last cell of a scan.
     cache : LSTMCellCache
-    out : array (..., 4K) or None
-        Where to write dG (a new array when None).
 
     Returns
     -------
@@ -124,7 +122,7 @@ def lstm_cell_backward(dh, dc, cache: LSTMCellCache, *, out=None):
     dc_tot *= dh                                   # dh ⊙ o ⊙ (1 − tanh(c)²)
     if dc is not None:
         dc_tot += dc
-    dG = xp.empty_like(a) if out is None else out
+    dG = xp.empty_like(a)
     # Gradient with respect to each activated gate, then times the derivative
     # of its activation, taken from the stored outputs over all 4K columns:
     # a(1 − a) for σ, 1 − a² for tanh, i.e. a ⊙ (m − a) + (1 − m).

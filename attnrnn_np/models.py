@@ -250,13 +250,8 @@ def _block_backward(dP, cache: _BlockCache, *, need_dX=True):
     for slot, (a, c) in enumerate(((0, 0), (0, 1), (1, 0), (1, 1))):
         dU[:, a::2, c::2, :] = xp.where(cache.winner == slot, dM, zero)
     db = dU.sum(axis=(0, 1, 2))
-    if need_dX:
-        dX, dW = conv_same_backward(dU, cache.conv)
-        return dX, dW, db
-    cols, W, x_shape = cache.conv
-    kkC, F = W.shape[0] * W.shape[1] * W.shape[2], W.shape[3]
-    dW = (cols.reshape(-1, kkC).T @ dU.reshape(-1, F)).reshape(W.shape)
-    return None, dW, db
+    dX, dW = conv_same_backward(dU, cache.conv, need_dX=need_dX)
+    return dX, dW, db
 
 
 # --------------------------------------------------------------------------- forward / backward

@@ -32,7 +32,7 @@ from .backend import array_module
 from .combiner import CombinerCache, combiner_backward, combiner_forward
 from .normalize import NormalizeCache, check_normalize, normalize_backward, normalize_forward
 from .pool import check_gamma, maxpool_backward, maxpool_forward, upsample_backward, upsample_forward
-from .scan import SCHEDULES
+from .scan import check_schedule
 from .validate import check_float_array, check_upstream, resolve_xp
 
 __all__ = [
@@ -275,8 +275,7 @@ def multiscale_arnn_forward(X, params, q=None, *, scales, normalize="sigmoid", s
     """
     scales = check_scales(scales)
     check_normalize(normalize)
-    if schedule not in SCHEDULES:
-        raise ValueError(f"unknown schedule {schedule!r}; expected one of {SCHEDULES}")
+    check_schedule(schedule)
     dims = multiscale_dims(params, scales)
     xp = array_module(X, q, *params.values())
     check_inputs(X, q, dims[0], params[scale_prefix(scales[0]) + "fwd.W_x"].dtype)

@@ -41,6 +41,7 @@ from .lstm_cell import lstm_cell_backward, lstm_cell_forward
 
 __all__ = [
     "SCHEDULES",
+    "check_schedule",
     "diagonals",
     "diagonal_order",
     "diagonal_lstm_forward",
@@ -105,7 +106,8 @@ class WavefrontScanCache(NamedTuple):
     cells: list     # per diagonal t: LSTMCellCache, arrays (D, L_t, N, ·)
 
 
-def _check_schedule(schedule):
+def check_schedule(schedule):
+    """Raise ``ValueError`` unless ``schedule`` is a known schedule."""
     if schedule not in SCHEDULES:
         raise ValueError(f"unknown schedule {schedule!r}; expected one of {SCHEDULES}")
 
@@ -133,7 +135,7 @@ def diagonal_lstm_forward(U, W_up, W_left, *, schedule="wavefront", reverse=None
         Hidden states, in map coordinates.
     cache : WavefrontScanCache or RasterScanCache
     """
-    _check_schedule(schedule)
+    check_schedule(schedule)
     reverse = _check_reverse(reverse, U.shape[0])
     if schedule == "raster":
         return _raster_forward(U, W_up, W_left, reverse)
