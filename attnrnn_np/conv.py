@@ -35,17 +35,22 @@ def _tap_ranges(a, b, p, H, W):
 def im2col(X, k):
     """Patches of a zero-padded map: ``cols[n,i,j,a,b,c] = X[n, i+a−p, j+b−p, c]``.
 
-    ``X``: (N, H, W, C). Returns (N, H, W, k, k, C).
+    ``X``: (N, H, W, C). Returns (N, H, W, k, k, C), a new contiguous array.
+
+    The patches are first a strided view of the padded map ``Xp``: moving
+    one output cell right and moving one tap right both step one input
+    cell, so ``cols[n,i,j,a,b] = Xp[n, i+a, j+b]`` needs only repeated
+    strides; one copy then lays the patches out for the GEMM.
     """
     xp = array_module(X)
     N, H, W, C = X.shape
     p = (k - 1) // 2
-    cols = xp.zeros((N, H, W, k, k, C), dtype=X.dtype)   # zero where a tap falls off the map
-    for a in range(k):
-        for b in range(k):
-            (oi, oj), (ii, ij) = _tap_ranges(a, b, p, H, W)
-            cols[:, oi, oj, a, b, :] = X[:, ii, ij, :]
-    return cols
+    Xp = xp.zeros((N, H + 2 * p, W + 2 * p, C), dtype=X.dtype)
+    Xp[:, p:p + H, p:p + W] = X
+    s_n, s_h, s_w, s_c = Xp.strides
+    patches = xp.lib.stride_tricks.as_strided(
+        Xp, shape=(N, H, W, k, k, C), strides=(s_n, s_h, s_w, s_h, s_w, s_c))
+    return xp.ascontiguousarray(patches)
 
 
 def col2im(dcols, x_shape, out=None):

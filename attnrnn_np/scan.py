@@ -27,9 +27,10 @@ numbers:
     masked skew), and one GEMM of [h_up, h_left] against the stacked
     (2K, 4K) weight serves each step for all D scans. The recurrent weight
     gradients are accumulated with one GEMM per step. Each step reads
-    its diagonal of U (and writes h, dU) through a strided view of the map,
-    so nothing is gathered, scattered or rotated as a whole; a reversed scan
-    just walks its diagonals from the other corner.
+    its diagonal of U (and writes h, dU) through a view of the map, a slice
+    of its cells in raster order with step W − 1, so nothing is gathered,
+    scattered or rotated as a whole; a reversed scan just walks its
+    diagonals from the other corner.
 """
 
 from __future__ import annotations
@@ -227,7 +228,7 @@ def _raster_backward(dh, cache: RasterScanCache):
 # Only the valid cells of a diagonal are computed, as a contiguous
 # (D, L, N, ·) block. Arrays in map coordinates (U, h, dh, dU)
 # are never gathered or scattered as a whole: each step reads and writes its
-# diagonal through a strided view (``_diagonal``).
+# diagonal through a view, a slice of the map's cells (``_diagonal``).
 #
 # State buffers are indexed by row with an offset of one: buf[:, r + 1] holds
 # the latest state of row r, and buf[:, 0] is the zero state above the map.
@@ -237,39 +238,42 @@ def _raster_backward(dh, cache: RasterScanCache):
 #     h_left = h(i, t − i − 1)  -> buf[:, lo + 1 : hi + 2]
 # A row that has not started yet (i = t, left of column 0) is still zero.
 
-def _diagonal(a, t, lo, hi, reverse):
-    """The cells of anti-diagonal t, rows lo … hi, of maps ``a`` (N, H, W, F), as a (L, N, F) view.
+def _diagonal(a, W, t, lo, hi, reverse):
+    """The cells of anti-diagonal t, rows lo … hi, as an (L, N, F) view of ``a``.
 
-    One row down and one column left is a constant step in memory
-    (stride_H − stride_W), so a diagonal is a strided view of the map: no
-    copy, and writing into it writes the map. For a ``reverse`` scan, row i'
-    of diagonal t of the rotated map is map cell (H − 1 − i', W − 1 − t + i'),
-    and the step is the opposite one.
+    ``a`` (N, H·W, F) holds maps with their cells in raster order (index
+    i·W + j). Cell (i, t − i) has index t + i·(W − 1), so a diagonal is a
+    slice with step W − 1: no copy, and writing into it writes the map. For a
+    ``reverse`` scan, row i' of diagonal t of the rotated map is map cell
+    (H − 1 − i', W − 1 − t + i'), index H·W − 1 − t − i'·(W − 1): the same
+    slice walked backwards from the other end.
     """
-    xp = array_module(a)
-    N, H, W, F = a.shape
-    s_n, s_h, s_w, s_f = a.strides
+    HW = a.shape[1]
+    step = max(W - 1, 1)                  # W = 1: one cell per diagonal, any step will do
     if reverse:
-        first, step = a[:, H - 1 - lo, W - 1 - (t - lo)], s_w - s_h   # (N, F)
+        first = HW - 1 - t - lo * (W - 1)
+        last = first - (hi - lo) * (W - 1)
+        cells = slice(first, last - 1 if last > 0 else None, -step)
     else:
-        first, step = a[:, lo, t - lo], s_h - s_w
-    return xp.lib.stride_tricks.as_strided(first, shape=(hi - lo + 1, N, F), strides=(step, s_n, s_f))
+        first = t + lo * (W - 1)
+        cells = slice(first, first + (hi - lo) * (W - 1) + 1, step)
+    return a[:, cells].transpose(1, 0, 2)
 
 
-def _neighbour_states(h_map, t, diags, reverse):
+def _neighbour_states(h_cells, H, W, t, diags, reverse):
     """[h_up, h_left] (D, L, N, 2K) read by the cells of diagonal t.
 
-    Rebuilds, from the hidden states of diagonal t − 1 in ``h_map``
-    (D, N, H, W, K), the row-indexed buffer the forward step read from.
+    Rebuilds, from the hidden states of diagonal t − 1 in ``h_cells``
+    (D, N, H·W, K), the row-indexed buffer the forward step read from.
     """
-    xp = array_module(h_map)
-    D, N, H, W, K = h_map.shape
+    xp = array_module(h_cells)
+    D, N, _, K = h_cells.shape
     lo, hi = diags[t]
-    buf = xp.zeros((D, H + 1, N, K), dtype=h_map.dtype)
+    buf = xp.zeros((D, H + 1, N, K), dtype=h_cells.dtype)
     if t > 0:
         p_lo, p_hi = diags[t - 1]
         for d in range(D):
-            buf[d, p_lo + 1:p_hi + 2] = _diagonal(h_map[d], t - 1, p_lo, p_hi, reverse[d])
+            buf[d, p_lo + 1:p_hi + 2] = _diagonal(h_cells[d], W, t - 1, p_lo, p_hi, reverse[d])
     return xp.concatenate([buf[:, lo:hi + 1], buf[:, lo + 1:hi + 2]], axis=-1)
 
 
@@ -280,6 +284,8 @@ def _wavefront_forward(U, W_up, W_left, reverse):
     W_rec = xp.concatenate([W_up, W_left], axis=1)        # (D, 2K, 4K)
     # h in map coordinates, stored (N, H, W, D, K) so the scans' states sit side by side.
     h_map = xp.empty((N, H, W, D, K), dtype=U.dtype).transpose(3, 0, 1, 2, 4)
+    h_cells = h_map.reshape(D, N, H * W, K)               # the same memory, cells in raster order
+    U_cells = U.reshape(D, N, H * W, 4 * K)               # a view (a copy if U's rows and columns do not merge)
     h_buf = xp.zeros((D, H + 1, N, K), dtype=U.dtype)
     c_buf = xp.zeros((D, H + 1, N, K), dtype=U.dtype)
     cells = []
@@ -289,12 +295,12 @@ def _wavefront_forward(U, W_up, W_left, reverse):
         c_left = c_buf[:, lo + 1:hi + 2].copy()           # copied: the buffer is overwritten below
         G = (h_in.reshape(D, L * N, 2 * K) @ W_rec).reshape(D, L, N, 4 * K)
         for d in range(D):
-            G[d] += _diagonal(U[d], t, lo, hi, reverse[d])
+            G[d] += _diagonal(U_cells[d], W, t, lo, hi, reverse[d])
         h, c, cell = lstm_cell_forward(G, c_left, overwrite_G=True)  # (D, L, N, K)
         h_buf[:, lo + 1:hi + 2] = h
         c_buf[:, lo + 1:hi + 2] = c
         for d in range(D):
-            _diagonal(h_map[d], t, lo, hi, reverse[d])[...] = h[d]
+            _diagonal(h_cells[d], W, t, lo, hi, reverse[d])[...] = h[d]
         cells.append(cell)
     return h_map, WavefrontScanCache((D, N, H, W, K), reverse, W_rec, h_map, cells)
 
@@ -307,19 +313,23 @@ def _wavefront_backward(dh, cache: WavefrontScanCache):
     W_rec_T = cache.W_rec.transpose(0, 2, 1)              # (D, 4K, 2K)
     dW_rec = xp.zeros_like(cache.W_rec)                   # (D, 2K, 4K)
     dU = xp.empty((N, H, W, D, 4 * K), dtype=dh.dtype).transpose(3, 0, 1, 2, 4)  # (D, N, H, W, 4K) view
+    dU_cells = dU.reshape(D, N, H * W, 4 * K)             # the same memory, cells in raster order
+    dh_cells = dh.reshape(D, N, H * W, K)
+    h_cells = cache.h.reshape(D, N, H * W, K)
     # Gradients sent back from diagonal t + 1 to diagonal t, by buffer row.
     dh_buf = xp.zeros((D, H + 1, N, K), dtype=dh.dtype)
     dc_buf = xp.zeros((D, H + 1, N, K), dtype=dh.dtype)
     for t in reversed(range(len(diags))):
         lo, hi = diags[t]
         L = hi - lo + 1
-        dh_t = xp.stack([_diagonal(dh[d], t, lo, hi, reverse[d]) for d in range(D)])  # (D, L, N, K), new
-        dh_t += dh_buf[:, lo + 1:hi + 2]
+        dh_t = dh_buf[:, lo + 1:hi + 2]                   # (D, L, N, K): what diagonal t + 1 sent back
+        for d in range(D):
+            dh_t[d] += _diagonal(dh_cells[d], W, t, lo, hi, reverse[d])     # plus the head's gradient
         dG, dc_prev = lstm_cell_backward(dh_t, dc_buf[:, lo + 1:hi + 2], cache.cells[t])
         for d in range(D):
-            _diagonal(dU[d], t, lo, hi, reverse[d])[...] = dG[d]   # U enters G with weight 1
+            _diagonal(dU_cells[d], W, t, lo, hi, reverse[d])[...] = dG[d]   # U enters G with weight 1
         dG = dG.reshape(D, L * N, 4 * K)
-        h_in = _neighbour_states(cache.h, t, diags, reverse).reshape(D, L * N, 2 * K)
+        h_in = _neighbour_states(h_cells, H, W, t, diags, reverse).reshape(D, L * N, 2 * K)
         dW_rec += h_in.transpose(0, 2, 1) @ dG
         d_in = (dG @ W_rec_T).reshape(D, L, N, 2 * K)
         # Diagonal t − 1 reads rows lo − 1 … hi of the buffers: clear what diagonal t + 1 left there.
