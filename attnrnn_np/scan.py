@@ -260,20 +260,26 @@ def _diagonal(a, W, t, lo, hi, reverse):
     return a[:, cells].transpose(1, 0, 2)
 
 
-def _neighbour_states(h_cells, H, W, t, diags, reverse):
+def _neighbour_states(buf, h_cells, W, t, diags, reverse):
     """[h_up, h_left] (D, L, N, 2K) read by the cells of diagonal t.
 
     Rebuilds, from the hidden states of diagonal t − 1 in ``h_cells``
-    (D, N, H·W, K), the row-indexed buffer the forward step read from.
+    (D, N, H·W, K), the row-indexed buffer ``buf`` (D, H + 1, N, K) the
+    forward step read from. The backward sweep passes the same ``buf`` for
+    t = H + W − 2, …, 0: row 0 is never written (the zero state above the
+    map), and the slot of a row that starts on diagonal t is cleared here.
     """
     xp = array_module(h_cells)
-    D, N, _, K = h_cells.shape
+    D = h_cells.shape[0]
     lo, hi = diags[t]
-    buf = xp.zeros((D, H + 1, N, K), dtype=h_cells.dtype)
     if t > 0:
         p_lo, p_hi = diags[t - 1]
         for d in range(D):
             buf[d, p_lo + 1:p_hi + 2] = _diagonal(h_cells[d], W, t - 1, p_lo, p_hi, reverse[d])
+        if hi > p_hi:
+            buf[:, hi + 1] = 0.0                          # row hi starts here: no cell on its left
+    else:
+        buf[:, 1] = 0.0
     return xp.concatenate([buf[:, lo:hi + 1], buf[:, lo + 1:hi + 2]], axis=-1)
 
 
@@ -316,6 +322,7 @@ def _wavefront_backward(dh, cache: WavefrontScanCache):
     dU_cells = dU.reshape(D, N, H * W, 4 * K)             # the same memory, cells in raster order
     dh_cells = dh.reshape(D, N, H * W, K)
     h_cells = cache.h.reshape(D, N, H * W, K)
+    h_buf = xp.zeros((D, H + 1, N, K), dtype=dh.dtype)   # for _neighbour_states
     # Gradients sent back from diagonal t + 1 to diagonal t, by buffer row.
     dh_buf = xp.zeros((D, H + 1, N, K), dtype=dh.dtype)
     dc_buf = xp.zeros((D, H + 1, N, K), dtype=dh.dtype)
@@ -329,7 +336,7 @@ def _wavefront_backward(dh, cache: WavefrontScanCache):
         for d in range(D):
             _diagonal(dU_cells[d], W, t, lo, hi, reverse[d])[...] = dG[d]   # U enters G with weight 1
         dG = dG.reshape(D, L * N, 4 * K)
-        h_in = _neighbour_states(h_cells, H, W, t, diags, reverse).reshape(D, L * N, 2 * K)
+        h_in = _neighbour_states(h_buf, h_cells, W, t, diags, reverse).reshape(D, L * N, 2 * K)
         dW_rec += h_in.transpose(0, 2, 1) @ dG
         d_in = (dG @ W_rec_T).reshape(D, L, N, 2 * K)
         # Diagonal t − 1 reads rows lo − 1 … hi of the buffers: clear what diagonal t + 1 left there.
