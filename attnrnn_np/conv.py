@@ -125,11 +125,12 @@ def conv_same_backward(dU, cache: ConvCache, *, need_dX=True):
     dW = (cols.reshape(N * H * Wd, k * k * C).T @ dU2).reshape(W.shape)
     if not need_dX:
         return None, dW
-    # dX in blocks of samples: each block's patch gradients (B, H, W, k, k, C)
-    # stay small enough to be recycled by the allocator instead of mapping
-    # fresh pages for the whole batch.
+    # dX in blocks of samples: each block's patch gradients (B, H, W, k, k, C),
+    # about 4 MiB in float32, are still in the cache when col2im reads them,
+    # and are recycled by the allocator instead of mapping fresh pages for
+    # the whole batch.
     dX = xp.zeros(x_shape, dtype=dU.dtype)
-    B = max(1, (4 << 20) // (H * Wd * k * k * C))
+    B = max(1, (1 << 20) // (H * Wd * k * k * C))
     W_T = W.reshape(k * k * C, F).T
     for n0 in range(0, N, B):
         dcols = (dU[n0:n0 + B].reshape(-1, F) @ W_T).reshape(-1, H, Wd, k, k, C)
