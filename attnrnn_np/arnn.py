@@ -243,7 +243,7 @@ def arnn_logits_forward(X, params, q=None, *, prefix="", schedule="wavefront", r
     U_dirs = U.reshape(N, H, W, 2, 4 * K).transpose(3, 0, 1, 2, 4)      # (2, N, H, W, 4K), a view
     h, dir_cache = directions_forward(U_dirs, W_up, W_left, schedule=schedule, recurrent=recurrent)
     h_fwd, h_bwd = h[0], h[1]                                             # (N, H, W, K) each
-    S, head_cache = head_forward(h_fwd, h_bwd, params[f"{prefix}head.w"], params[f"{prefix}head.b"])
+    S, head_cache = head_forward(h, params[f"{prefix}head.w"], params[f"{prefix}head.b"])
     cache = ARNNCache(dims, prefix, tuple(k for k in params if k.startswith(prefix)), q, W_q,
                       conv_cache, dir_cache, head_cache, None, U, h_fwd, h_bwd, S)
     return S, cache
@@ -256,8 +256,8 @@ def arnn_logits_backward(dS, cache: ARNNCache):
     """
     xp = array_module(dS)
     K, prefix = cache.dims.K, cache.prefix
-    dh_fwd, dh_bwd, dw, db = head_backward(dS, cache.head)
-    dU_dirs, dW_up, dW_left = directions_backward(xp.stack([dh_fwd, dh_bwd]), cache.directions)
+    dh, dw, db = head_backward(dS, cache.head)                           # dh (2, N, H, W, K)
+    dU_dirs, dW_up, dW_left = directions_backward(dh, cache.directions)
     N, H, W = dS.shape
     # (2, N, H, W, 4K) -> (N, H, W, 8K) = [dU_fwd, dU_bwd]; no copy when the
     # scan stored dU with the directions side by side (the wavefront does).

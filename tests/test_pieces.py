@@ -231,13 +231,14 @@ def test_bwd_direction_is_the_raster_scan_of_the_rotated_map(xp):
 @given(seed=seeds, N=st.integers(1, 2), H=small, W=small, K=st.integers(1, 3))
 def test_head_gradients(xp, seed, N, H, W, K):
     r = Draw(xp, seed)
-    h_fwd, h_bwd, w, b, dS = r(N, H, W, K), r(N, H, W, K), r(2 * K), r(1), r(N, H, W)
-    S, cache = head_forward(h_fwd, h_bwd, w, b)
+    h, w, b, dS = r(2, N, H, W, K), r(2 * K), r(1), r(N, H, W)
+    S, cache = head_forward(h, w, b)
     assert S.shape == (N, H, W)
-    dh_fwd, dh_bwd, dw, db = head_backward(dS, cache)
-    assert_gradients(lambda: head_forward(h_fwd, h_bwd, w, b)[0],
-                     {"h_fwd": h_fwd, "h_bwd": h_bwd, "w": w, "b": b},
-                     {"h_fwd": dh_fwd, "h_bwd": dh_bwd, "w": dw, "b": db}, dS)
+    dh, dw, db = head_backward(dS, cache)
+    assert dh.shape == h.shape
+    assert_gradients(lambda: head_forward(h, w, b)[0],
+                     {"h": h, "w": w, "b": b},
+                     {"h": dh, "w": dw, "b": db}, dS)
 
 
 @scaled(8)
