@@ -260,27 +260,26 @@ def _diagonal(a, W, t, lo, hi, reverse):
     return a[:, cells].transpose(1, 0, 2)
 
 
-def _neighbour_states(buf, h_cells, W, t, diags, reverse):
-    """[h_up, h_left] (D, L, N, 2K) read by the cells of diagonal t.
+def _neighbour_states(h_pairs, h_cells, W, t, diags, reverse):
+    """[h_up, h_left] (D, L, N, 2K) read by the cells of diagonal t, a view of ``h_pairs``.
 
     Rebuilds, from the hidden states of diagonal t − 1 in ``h_cells``
-    (D, N, H·W, K), the row-indexed buffer ``buf`` (D, H + 1, N, K) the
-    forward step read from. The backward sweep passes the same ``buf`` for
-    t = H + W − 2, …, 0: row 0 is never written (the zero state above the
-    map), and the slot of a row that starts on diagonal t is cleared here.
+    (D, N, H·W, K), the pairs buffer (D, H + 1, N, 2K) the forward step read
+    from (see ``_wavefront_forward``). The backward sweep passes the same
+    buffer for t = H + W − 2, …, 0: slot 0's h_up (above the map) is never
+    written, and the h_left of a row that starts on diagonal t is cleared.
     """
-    xp = array_module(h_cells)
-    D = h_cells.shape[0]
+    D, K = h_cells.shape[0], h_cells.shape[-1]
     lo, hi = diags[t]
+    p_lo, p_hi = diags[t - 1] if t > 0 else (0, -1)   # diagonal −1 is empty
     if t > 0:
-        p_lo, p_hi = diags[t - 1]
         for d in range(D):
-            buf[d, p_lo + 1:p_hi + 2] = _diagonal(h_cells[d], W, t - 1, p_lo, p_hi, reverse[d])
-        if hi > p_hi:
-            buf[:, hi + 1] = 0.0                          # row hi starts here: no cell on its left
-    else:
-        buf[:, 1] = 0.0
-    return xp.concatenate([buf[:, lo:hi + 1], buf[:, lo + 1:hi + 2]], axis=-1)
+            h = _diagonal(h_cells[d], W, t - 1, p_lo, p_hi, reverse[d])
+            h_pairs[d, p_lo + 1:p_hi + 2, :, :K] = h      # as h_up of the rows below
+            h_pairs[d, p_lo:p_hi + 1, :, K:] = h          # as h_left of the same rows
+    if hi > p_hi:
+        h_pairs[:, hi, :, K:] = 0.0                       # row hi starts here: no cell on its left
+    return h_pairs[:, lo:hi + 1]
 
 
 def _wavefront_forward(U, W_up, W_left, reverse):
@@ -326,7 +325,7 @@ def _wavefront_backward(dh, cache: WavefrontScanCache):
     dU_cells = dU.reshape(D, N, H * W, 4 * K)             # the same memory, cells in raster order
     dh_cells = dh.reshape(D, N, H * W, K)
     h_cells = cache.h.reshape(D, N, H * W, K)
-    h_buf = xp.zeros((D, H + 1, N, K), dtype=dh.dtype)   # for _neighbour_states
+    h_pairs = xp.zeros((D, H + 1, N, 2 * K), dtype=dh.dtype)   # for _neighbour_states
     # Gradients sent back from diagonal t + 1 to diagonal t, by buffer row.
     dh_buf = xp.zeros((D, H + 1, N, K), dtype=dh.dtype)
     dc_buf = xp.zeros((D, H + 1, N, K), dtype=dh.dtype)
@@ -340,7 +339,7 @@ def _wavefront_backward(dh, cache: WavefrontScanCache):
         for d in range(D):
             _diagonal(dU_cells[d], W, t, lo, hi, reverse[d])[...] = dG[d]   # U enters G with weight 1
         dG = dG.reshape(D, L * N, 4 * K)
-        h_in = _neighbour_states(h_buf, h_cells, W, t, diags, reverse).reshape(D, L * N, 2 * K)
+        h_in = _neighbour_states(h_pairs, h_cells, W, t, diags, reverse).reshape(D, L * N, 2 * K)
         dW_rec += h_in.transpose(0, 2, 1) @ dG
         d_in = (dG @ W_rec_T).reshape(D, L, N, 2 * K)
         # Diagonal t − 1 reads rows lo − 1 … hi of the buffers: clear what diagonal t + 1 left there.
