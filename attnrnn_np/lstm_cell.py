@@ -122,19 +122,17 @@ def lstm_cell_backward(dh, dc, cache: LSTMCellCache):
     dc_tot *= dh                                   # dh ⊙ o ⊙ (1 − tanh(c)²)
     if dc is not None:
         dc_tot += dc
-    dG = xp.empty_like(a)
-    # Gradient with respect to each activated gate, then times the derivative
-    # of its activation, taken from the stored outputs over all 4K columns:
-    # a(1 − a) for σ, 1 − a² for tanh, i.e. a ⊙ (m − a) + (1 − m).
-    xp.multiply(dc_tot, g, out=dG[..., :K])
-    xp.multiply(dc_tot, c_prev, out=dG[..., K:2 * K])
-    xp.multiply(dc_tot, i, out=dG[..., 2 * K:3 * K])
-    xp.multiply(dh, tanh_c, out=dG[..., 3 * K:])
+    # The derivative of each gate's activation, from the stored outputs over
+    # all 4K columns: a(1 − a) for σ, 1 − a² for tanh, i.e. a ⊙ (m − a) + (1 − m);
+    # then times the gradient with respect to each activated gate.
     m = xp.ones((4 * K,), dtype=a.dtype)
     m[2 * K:3 * K] = 0.0
-    deriv = m - a
-    deriv *= a
-    deriv += 1.0 - m
-    dG *= deriv
+    dG = m - a
+    dG *= a
+    dG += 1.0 - m
+    dG[..., :K] *= dc_tot * g
+    dG[..., K:2 * K] *= dc_tot * c_prev
+    dG[..., 2 * K:3 * K] *= dc_tot * i
+    dG[..., 3 * K:] *= dh * tanh_c
     dc_tot *= f                                    # dc_prev
     return dG, dc_tot
