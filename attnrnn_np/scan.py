@@ -291,9 +291,9 @@ def _wavefront_forward(U, W_up, W_left, reverse):
     h_map = xp.empty((N, H, W, D, K), dtype=U.dtype).transpose(3, 0, 1, 2, 4)
     h_cells = h_map.reshape(D, N, H * W, K)               # the same memory, cells in raster order
     U_cells = U.reshape(D, N, H * W, 4 * K)               # a view (a copy if U's rows and columns do not merge)
-    # The h buffer holds each slot twice, as pairs: h_pairs[:, r] =
-    # [h_buf[r], h_buf[r + 1]] = [h_up, h_left] of a cell in row r, so the
-    # input of the cells lo … hi is the block h_pairs[:, lo : hi + 1].
+    # The h buffer (buf above) holds each slot twice, as pairs: h_pairs[:, r] =
+    # [buf[r], buf[r + 1]] = [h_up, h_left] of a cell in row r, so the input
+    # of the cells lo … hi is the block h_pairs[:, lo : hi + 1].
     h_pairs = xp.zeros((D, H + 1, N, 2 * K), dtype=U.dtype)
     c_buf = xp.zeros((D, H + 1, N, K), dtype=U.dtype)
     cells = []
@@ -305,7 +305,7 @@ def _wavefront_forward(U, W_up, W_left, reverse):
         for d in range(D):
             G[d] += _diagonal(U_cells[d], W, t, lo, hi, reverse[d])
         h, c, cell = lstm_cell_forward(G, c_left, overwrite_G=True)  # (D, L, N, K)
-        h_pairs[:, lo + 1:hi + 2, :, :K] = h              # h_buf[lo + 1 : hi + 2] = h, as h_up of the rows below
+        h_pairs[:, lo + 1:hi + 2, :, :K] = h              # slots lo + 1 … hi + 1: as h_up of the rows below
         h_pairs[:, lo:hi + 1, :, K:] = h                  # and as h_left of the same rows
         c_buf[:, lo + 1:hi + 2] = c
         for d in range(D):
