@@ -89,6 +89,26 @@ def host(a):
     return to_numpy(a)
 
 
+def conv_direct(X, W, b):
+    """Reference "same" convolution, pixel by pixel, in float64 on the host (no im2col)::
+
+        Y[n,i,j,f] = Σ_{a,b,c} X[n, i+a−p, j+b−p, c] W[a,b,c,f] + b[f],   X = 0 outside the map
+    """
+    X, W, b = host(X), host(W), host(b)
+    N, H, Wd, C = X.shape
+    k, F = W.shape[0], W.shape[3]
+    p = (k - 1) // 2
+    Y = np.tile(b, (N, H, Wd, 1)).astype(float)
+    for i in range(H):
+        for j in range(Wd):
+            for a in range(k):
+                for bb in range(k):
+                    r, c = i + a - p, j + bb - p
+                    if 0 <= r < H and 0 <= c < Wd:
+                        Y[:, i, j, :] += X[:, r, c, :] @ W[a, bb]
+    return Y
+
+
 def problem_inputs(p: Problem):
     """Every array the mask depends on, by name: ``X``, ``q`` (when Q > 0), then the params."""
     inputs = {"X": p.X}

@@ -29,19 +29,13 @@ from attnrnn_np.backend import to_numpy
 from attnrnn_np.combiner import combiner_backward, combiner_forward
 from attnrnn_np.gradcheck import check_gradients, format_report
 from attnrnn_np.multiscale import multiscale_param_keys, sequential_steps
+from strategies import Dims
 
 SCALE_SETS = [(1,), (2,), (1, 2), (1, 2, 4)]
 
 
 @dataclass(frozen=True)
-class MSDims:
-    N: int
-    H: int
-    W: int
-    C: int
-    K: int
-    Q: int
-    k: int
+class MSDims(Dims):
     scales: tuple
 
 

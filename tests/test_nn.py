@@ -22,7 +22,7 @@ from attnrnn_np.nn import (conv2d_backward, conv2d_forward, he_normal, init_conv
                            linear_backward, linear_forward, maxpool_backward, maxpool_forward,
                            relu_backward, relu_forward, softmax_cross_entropy_backward,
                            softmax_cross_entropy_forward)
-from strategies import host, seeds
+from strategies import conv_direct, host, seeds
 
 EPS, RTOL, ATOL = 1e-5, 1e-6, 1e-8
 small = st.integers(1, 4)
@@ -38,22 +38,6 @@ def _frozen(*arrays):
 
 # --------------------------------------------------------------------------- convolution
 
-def _conv_direct(X, W, b):
-    """Y[n,i,j,f] = Σ_{a,b,c} X[n, i+a−p, j+b−p, c] W[a,b,c,f] + b[f], pixel by pixel."""
-    N, H, Wd, C = X.shape
-    k, F = W.shape[0], W.shape[3]
-    p = (k - 1) // 2
-    Y = np.tile(b, (N, H, Wd, 1)).astype(float)
-    for i in range(H):
-        for j in range(Wd):
-            for a in range(k):
-                for bb in range(k):
-                    r, c = i + a - p, j + bb - p
-                    if 0 <= r < H and 0 <= c < Wd:
-                        Y[:, i, j, :] += X[:, r, c, :] @ W[a, bb]
-    return Y
-
-
 @given(N=st.integers(1, 3), H=small, W=small, C=st.integers(1, 3), F=st.integers(1, 3),
        k=st.sampled_from([1, 3, 5]), seed=seeds)
 def test_conv2d_forward_matches_direct_sum_and_gradients_match(xp, N, H, W, C, F, k, seed):
@@ -62,7 +46,7 @@ def test_conv2d_forward_matches_direct_sum_and_gradients_match(xp, N, H, W, C, F
     dYh = rng.normal(size=(N, H, W, F))
     X, Wt, b, dY = (xp.asarray(a) for a in (Xh, Wh, bh, dYh))
     Y, cache = conv2d_forward(X, Wt, b)
-    np.testing.assert_allclose(host(Y), _conv_direct(Xh, Wh, bh), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(host(Y), conv_direct(Xh, Wh, bh), rtol=1e-12, atol=1e-12)
     before = _frozen(dY, X, Wt, b)
     dX, dW, db = conv2d_backward(dY, cache)
     for a, b0 in zip((dY, X, Wt, b), before):

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from attnrnn_np import arnn_backward, arnn_forward
 from attnrnn_np.scan import diagonal_lstm_forward
-from strategies import Dims, analytic_grads, assert_close, dims, host, make_problem, normalizations, \
+from strategies import Dims, analytic_grads, assert_close, conv_direct, dims, host, make_problem, normalizations, \
     scaled, seeds
 
 TOL = 1e-12
@@ -34,19 +34,7 @@ def sigmoid(x):
 
 def input_to_state(X, params, q, d):
     """U_d (N, H, W, 4K) by the SPEC §3 sum, zero outside the map, plus bias and query."""
-    X = host(X)
-    N, H, W, C = X.shape
-    W_x, b = host(params[f"{d}.W_x"]), host(params[f"{d}.b"])
-    k = W_x.shape[0]
-    p = (k - 1) // 2
-    U = np.zeros((N, H, W, W_x.shape[3])) + b
-    for i in range(H):
-        for j in range(W):
-            for a in range(k):
-                for bb in range(k):
-                    r, s = i + a - p, j + bb - p
-                    if 0 <= r < H and 0 <= s < W:
-                        U[:, i, j] += X[:, r, s] @ W_x[a, bb]
+    U = conv_direct(X, params[f"{d}.W_x"], params[f"{d}.b"])
     if q is not None:
         U += (host(q) @ host(params[f"{d}.W_q"]))[:, None, None, :]
     return U
