@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .backend import array_module
+from .backend import array_module, host_rng
 from .conv import ConvCache, conv_same_backward, conv_same_forward
 from .directions import DirectionsCache, directions_backward, directions_forward
 from .head import HeadCache, head_backward, head_forward
@@ -105,8 +105,6 @@ def init_arnn_params(in_channels, hidden, *, query_dim=0, kernel_size=3, seed=0,
     Gate biases are 0 except the forget gate's, which is 1 so that cell
     states are carried along the rows from the start. ``head.b`` is 0.
     """
-    import numpy as host  # the one place random numbers are drawn: on the host, then moved
-
     C, K, Q, k = int(in_channels), int(hidden), int(query_dim), int(kernel_size)
     for name, v, lo in (("in_channels", C, 1), ("hidden", K, 1), ("query_dim", Q, 0), ("kernel_size", k, 1)):
         if v < lo:
@@ -115,19 +113,19 @@ def init_arnn_params(in_channels, hidden, *, query_dim=0, kernel_size=3, seed=0,
         raise ValueError(f"kernel_size must be odd for a 'same' convolution, got {k}")
     dtype = _check_dtype_name(dtype)
     xp = resolve_xp(xp)
-    rng = host.random.default_rng(seed)
+    rng = host_rng(seed)
     params = {}
     for d in DIRECTIONS:
         params[f"{d}.W_x"] = rng.normal(0.0, (k * k * C) ** -0.5, (k, k, C, 4 * K))
-        b = host.zeros(4 * K)
-        b[K:2 * K] = 1.0
+        b = xp.zeros(4 * K, dtype=dtype)
+        b[K:2 * K] = 1.0  # forget gate
         params[f"{d}.b"] = b
         if Q > 0:
             params[f"{d}.W_q"] = rng.normal(0.0, Q ** -0.5, (Q, 4 * K))
         params[f"{d}.W_up"] = rng.normal(0.0, (2 * K) ** -0.5, (K, 4 * K))
         params[f"{d}.W_left"] = rng.normal(0.0, (2 * K) ** -0.5, (K, 4 * K))
     params["head.w"] = rng.normal(0.0, (2 * K) ** -0.5, (2 * K,))
-    params["head.b"] = host.zeros(1)
+    params["head.b"] = xp.zeros(1, dtype=dtype)
     return {key: xp.asarray(v, dtype=dtype) for key, v in params.items()}
 
 

@@ -14,7 +14,8 @@ import numpy as np
 __all__ = [
     "array_module",
     "to_numpy",
-    "asarray_like",
+    "host_rng",
+    "host_seed",
     "get_xp",
     "gpu_available",
     "is_cupy_array",
@@ -104,6 +105,22 @@ def to_numpy(a):
     return np.asarray(a)
 
 
-def asarray_like(a, xp, dtype=None):
-    """Move a host array to backend ``xp`` (optionally casting)."""
-    return xp.asarray(a, dtype=dtype)
+def host_rng(seed):
+    """A NumPy random ``Generator`` on the host, seeded with ``seed``.
+
+    Initial weights and random directions are drawn on the host and then moved
+    to the backend with ``xp.asarray``, so a seed means the same numbers on
+    NumPy and CuPy. ``seed`` is anything ``numpy.random.default_rng`` takes:
+    an int, a list of ints, a ``SeedSequence``, or a ``Generator`` (returned
+    as it is, so one generator can initialise several parts in order).
+    """
+    return np.random.default_rng(seed)
+
+
+def host_seed(*entropy):
+    """One 32-bit seed derived from several integers (``SeedSequence(entropy)``).
+
+    Used to give each part of a model its own stream from one user seed, e.g.
+    ``host_seed(seed, gamma)`` for the ARNN of scale γ.
+    """
+    return int(np.random.SeedSequence(list(entropy)).generate_state(1)[0])

@@ -30,8 +30,9 @@ def _run_fields(args):
 
 
 def main(argv=None):
-    from .models import MODELS
-    from .tasks import TASKS
+    from .learn.experiment import DEMO_STEPS, EXPERIMENT_SEED, EXPERIMENT_SEEDS, EXPERIMENT_STEPS
+    from .learn.models import MODELS
+    from .learn.tasks import TASKS
 
     parser = argparse.ArgumentParser(prog="attnrnn-np", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -50,7 +51,6 @@ def main(argv=None):
     tr.add_argument("--quiet", action="store_true", help="no progress bar; one line per evaluation")
 
     demo = sub.add_parser("demo", help="train arnn and local on MREF, compare, write metrics.json and masks.png")
-    from .experiment import DEMO_STEPS, EXPERIMENT_SEED, EXPERIMENT_STEPS
 
     _add_run_options(demo, steps=DEMO_STEPS)
     demo.add_argument("--out", required=True)
@@ -61,7 +61,9 @@ def main(argv=None):
     ex.add_argument("--tasks", nargs="+", choices=TASKS, default=list(TASKS))
     ex.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
     ex.add_argument("--out", required=True)
-    ex.add_argument("--jobs", type=int, default=2)
+    ex.add_argument("--seeds", type=int, default=EXPERIMENT_SEEDS,
+                    help=f"seeds per (task, model), counted up from --seed (default {EXPERIMENT_SEEDS})")
+    ex.add_argument("--jobs", type=int, default=2, help="runs trained at once, one process each (default 2)")
 
     args = parser.parse_args(argv)
     if args.command == "tour":
@@ -71,16 +73,16 @@ def main(argv=None):
     if args.command == "train":
         return _train(args)
     if args.command == "demo":
-        from .experiment import run_demo
+        from .learn.experiment import run_demo
 
         run_demo(args.out, steps=args.steps, seed=args.seed, jobs=args.jobs, cache_dir=_cache(args),
                  **{k: v for k, v in _run_fields(args).items()})
         return 0
     if args.command == "experiment":
-        from .experiment import run_experiment
+        from .learn.experiment import run_experiment
 
         run_experiment(args.out, steps=args.steps, seed=args.seed, tasks=tuple(args.tasks),
-                       models=tuple(args.models), jobs=args.jobs, cache_dir=_cache(args), **_run_fields(args))
+                       models=tuple(args.models), seeds=args.seeds, jobs=args.jobs, cache_dir=_cache(args), **_run_fields(args))
         return 0
     return 2
 
@@ -93,7 +95,7 @@ def _train(args):
     import json
     from pathlib import Path
 
-    from .train import CheckpointError, NonFiniteLossError, TrainConfig, blas_threads, train
+    from .learn.train import CheckpointError, NonFiniteLossError, TrainConfig, blas_threads, train
 
     config = TrainConfig(task=args.task, model=args.model, steps=args.steps, seed=args.seed, **_run_fields(args))
     try:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .backend import array_module, to_numpy
+from .backend import array_module, host_rng, to_numpy
 
 __all__ = [
     "GradCheckResult",
@@ -109,17 +109,9 @@ def compare(name, analytic, numeric, *, rtol=1e-6, atol=1e-8):
     failing = (rel > rtol) & (ab > atol)
     score = rel + failing  # failing entries rank first, then by relative error
     flat = int(score.argmax())
-    idx = tuple(int(i) for i in _unravel(flat, a.shape))
+    idx = tuple(int(i) for i in array_module(a).unravel_index(flat, a.shape))
     return GradCheckResult(name, float(rel.max()), float(ab.max()), idx,
                            float(a[idx]), float(n[idx]), not bool(failing.any()), rtol, atol)
-
-
-def _unravel(flat, shape):
-    idx = []
-    for s in reversed(shape):
-        idx.append(flat % s)
-        flat //= s
-    return tuple(reversed(idx))
 
 
 def directional_check(name, f, x, dout, analytic, *, eps=1e-6, seed=0, rtol=1e-6, atol=1e-8):
@@ -129,11 +121,9 @@ def directional_check(name, f, x, dout, analytic, *, eps=1e-6, seed=0, rtol=1e-6
     direction v drawn from N(0, I), where L(x) = ⟨f(x), dout⟩. ``x`` is
     modified in place and restored.
     """
-    import numpy as host  # the direction is drawn on the host so a seed means the same v everywhere
-
     xp = array_module(x, dout)
-    v = host.random.default_rng(seed).normal(size=x.shape)
-    v = xp.asarray(v / max(host.linalg.norm(v), 1e-300), dtype=x.dtype)
+    v = xp.asarray(host_rng(seed).normal(size=x.shape))  # drawn on the host: a seed means the same v everywhere
+    v = (v / max(float(xp.linalg.norm(v)), 1e-300)).astype(x.dtype)
     x0 = x.copy()
     x[...] = x0 + eps * v
     plus = float((f() * dout).sum())

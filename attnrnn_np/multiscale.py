@@ -28,7 +28,7 @@ from .arnn import (
     check_inputs,
     init_arnn_params,
 )
-from .backend import array_module
+from .backend import array_module, host_rng, host_seed
 from .combiner import CombinerCache, combiner_backward, combiner_forward
 from .normalize import NormalizeCache, check_normalize, normalize_backward, normalize_forward
 from .pool import check_gamma, maxpool_backward, maxpool_forward, upsample_backward, upsample_forward
@@ -206,18 +206,16 @@ def init_multiscale_params(in_channels, hidden, scales, *, query_dim=0, kernel_s
     from N(0, 1/C) so the combiner's weights depend on content from the
     start; ``comb.c`` is 0, so no scale is preferred a priori.
     """
-    import numpy as host  # random numbers are drawn on the host, then moved
-
     scales = check_scales(scales)
     xp = resolve_xp(xp)
     C = int(in_channels)
     params = {}  # init_arnn_params validates the sizes and dtype before anything is drawn
     for g in scales:
-        sub_seed = int(host.random.SeedSequence([seed, g]).generate_state(1)[0])
+        sub_seed = host_seed(seed, g)
         sub = init_arnn_params(C, hidden, query_dim=query_dim, kernel_size=kernel_size,
                                seed=sub_seed, dtype=dtype, xp=xp)
         params.update({scale_prefix(g) + key: v for key, v in sub.items()})
-    rng = host.random.default_rng(host.random.SeedSequence([seed, 0]))
+    rng = host_rng([seed, 0])
     params["comb.V"] = xp.asarray(rng.normal(0.0, C ** -0.5, (C, len(scales))), dtype=dtype)
     params["comb.c"] = xp.zeros(len(scales), dtype=dtype)
     return params

@@ -40,11 +40,11 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from attnrnn_np.figures import mask_overlay, plot_masks
-from attnrnn_np.metrics import attention_inside_mass, box_cells
-from attnrnn_np.models import model_forward
-from attnrnn_np.tasks import PALETTE_NAMES, load_task
-from attnrnn_np.train import TrainConfig, blas_threads, evaluate, load_checkpoint, model_config, train
+from attnrnn_np.learn.figures import mask_overlay, plot_masks
+from attnrnn_np.learn.metrics import attention_inside_mass, box_cells
+from attnrnn_np.learn.models import model_forward
+from attnrnn_np.learn.tasks import PALETTE_NAMES, load_task
+from attnrnn_np.learn.train import TrainConfig, blas_threads, evaluate, load_checkpoint, model_config, train
 
 # %% [markdown]
 # ## 1. The tasks

@@ -2,7 +2,8 @@
 
 - ``array_module`` resolves NumPy or CuPy from the arrays it is given;
 - ``import attnrnn_np`` imports neither matplotlib nor CuPy;
-- math modules never import numpy (a static check over the source);
+- the layering rule: the layer package never imports the learning stack,
+  and array code imports no array library (a static check over the source);
 - on a GPU, every public result equals NumPy's within float32/float64 tolerance.
 """
 
@@ -84,113 +85,119 @@ def test_cupy_arrays_resolve_to_cupy_and_mixing_is_refused():
 # what importing the package pulls in
 # --------------------------------------------------------------------------
 
-def _math_modules():
-    """The package's modules that are neither host-side nor the backend edge."""
-    return sorted(f"attnrnn_np.{path.stem}" for path in PACKAGE.glob("*.py")
-                  if path.name not in HOST_MODULES | {"__init__.py", "backend.py"})
+def _modules():
+    """Every module of the package, as (dotted name, path)."""
+    return sorted((".".join(("attnrnn_np",) + path.relative_to(PACKAGE).with_suffix("").parts), path)
+                  for path in PACKAGE.rglob("*.py"))
 
 
 def test_import_pulls_in_neither_matplotlib_nor_cupy():
     """Checked in a fresh interpreter: this test process may have imported them already."""
-    modules = ["attnrnn_np"] + _math_modules()
+    modules = [name.removesuffix(".__init__") for name, _ in _modules()]
     code = ("import sys\n"
             f"for m in {modules!r}: __import__(m)\n"
             "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('matplotlib', 'cupy'))\n"
             "print(heavy)\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "[]", f"importing {modules} imported {result.stdout.strip()}"
+    assert result.stdout.strip() == "[]", f"importing the package's modules imported {result.stdout.strip()}"
 
 
 # --------------------------------------------------------------------------
-# math modules never import numpy: a static check
+# the layering rule, checked on the source
 # --------------------------------------------------------------------------
-
-# Where numpy may be imported, and why. Everything else in attnrnn_np/ must
-# resolve its array module from its inputs (``xp = array_module(...)``) so the
-# same code runs on CuPy; a module-level ``import numpy`` anywhere else fails.
 #
-# * backend.py — the one edge module: it recognises numpy arrays and converts
-#   to NumPy for plots and files.
-# * host-side modules of the learning stack and the command line — they run on
-#   the host, print, plot and read files, never inside the layer's math:
-HOST_MODULES = {
-    "tour.py",        # the guided run of `attnrnn-np tour`: draws data, prints a report
-    "cli.py",         # argument parsing only
-    "data.py",        # datasets on the host
-    "tasks.py",       # the MREF/MDIST/MBG datasets: images built and cached on the host
-    "files.py",       # atomic .npz writes (host arrays only)
-    "train.py",       # training loops, batch order, checkpoints (issue 5)
-    "experiment.py",  # runs of train.py in worker processes, result tables (issue 5)
-    "figures.py",     # matplotlib figures
-}
-# * function-local imports that draw random numbers on the host, so that a
-#   seed means the same numbers on every backend (STYLE: "only init functions
-#   and tests may import numpy"). Any function named ``init_*`` qualifies —
-#   e.g. a future ``init_multiscale_params`` — plus these, by name:
-LOCAL_HOST_IMPORTS = {
-    ("arnn.py", "init_arnn_params"),       # draws the initial weights
-    ("gradcheck.py", "directional_check"),  # draws the random direction v
-    ("nn.py", "he_normal"),                 # the network's weight initialiser (issue 4)
-}
+# 1. Each module sits in a tier, read off where it lives, and imports only
+#    from its own tier or those above it:
+#      1  backend.py              which array module; moving arrays to the host
+#      2  the layer's math        every other module of attnrnn_np/ itself
+#      3  gradcheck.py            checks any forward/backward pair
+#      4  learn/                  the learning stack around the layer
+#      5  tools beside the layer  tour.py and every other subpackage
+#      6  cli.py                  the command line
+#    So the math the contract fixes never depends on the learning stack.
+# 2. A module that reads its array module off its inputs (it calls
+#    ``array_module``) is array code and imports no array library itself, so
+#    the same lines run on NumPy and CuPy. backend.py, which defines
+#    ``array_module``, is the one module that knows the libraries. Host random
+#    numbers come from ``backend.host_rng``.
+
+ARRAY_LIBRARIES = ("numpy", "cupy")
 
 
-def _numpy_imports(tree):
-    """(line, enclosing function or None, statement) of every numpy import in a module.
+def _tier(module):
+    parts = module.removesuffix(".__init__").split(".")[1:]
+    if not parts:
+        return 2  # the package root re-exports the math
+    if parts[0] == "learn":
+        return 4
+    if len(parts) > 1 or (PACKAGE / parts[0]).is_dir():
+        return 5  # a subpackage of tools
+    return {"backend": 1, "gradcheck": 3, "tour": 5, "cli": 6}.get(parts[0], 2)
 
-    Catches ``import numpy``, ``import numpy.linalg``, ``from numpy import x``
-    and the back door ``from .backend import np``.
-    """
+
+def _imports(tree, package):
+    """(line, absolute module name, statement) of every import in a module of ``package``."""
     found = []
-
-    def visit(node, func):
-        for child in ast.iter_child_nodes(node):
-            inner = child.name if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)) else func
-            if isinstance(child, ast.Import):
-                if any(a.name == "numpy" or a.name.startswith("numpy.") for a in child.names):
-                    found.append((child.lineno, func, ast.unparse(child)))
-            elif isinstance(child, ast.ImportFrom):
-                mod = child.module or ""
-                if mod == "numpy" or mod.startswith("numpy.") or \
-                        any(a.name in ("np", "numpy") for a in child.names):
-                    found.append((child.lineno, func, ast.unparse(child)))
-            visit(child, inner)
-
-    visit(tree, None)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, a.name, ast.unparse(node)) for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(parent + ([base] if base else []))
+            found.append((node.lineno, base, ast.unparse(node)))
+            # ``from . import x`` names a module; ``from .backend import np`` is a back door to numpy
+            found += [(node.lineno, f"{base}.{a.name}" if not node.module else a.name, ast.unparse(node))
+                      for a in node.names if not node.module or a.name in ("np", "cp")]
     return found
 
 
-def _allowed(filename, func):
-    if filename == "backend.py" or filename in HOST_MODULES:
-        return True
-    return func is not None and (func.startswith("init_") or (filename, func) in LOCAL_HOST_IMPORTS)
+def _violations(source, module):
+    """The layering rule's violations in one module's source, as readable strings."""
+    tree = ast.parse(source)
+    package = module.removesuffix(".__init__") if module.endswith("__init__") else module.rsplit(".", 1)[0]
+    imports = _imports(tree, package)
+    tier = _tier(module)
+    out = [f"line {line}: a tier-{tier} module imports {name} (tier {_tier(name)}): {stmt}"
+           for line, name, stmt in imports
+           if name.split(".")[0] == "attnrnn_np" and name != "attnrnn_np" and _tier(name) > tier]
+    calls_array_module = any(isinstance(n, ast.Call) and getattr(n.func, "id", getattr(n.func, "attr", None))
+                             == "array_module" for n in ast.walk(tree))
+    if calls_array_module and module != "attnrnn_np.backend":
+        out += [f"line {line}: array code imports an array library: {stmt}"
+                for line, name, stmt in imports
+                if name.split(".")[0] in ARRAY_LIBRARIES or name in ("np", "cp")]
+    return out
 
 
-def test_math_modules_never_import_numpy():
+def test_the_layering_rule_holds():
     offenders = []
-    for path in sorted(PACKAGE.rglob("*.py")):
-        for line, func, stmt in _numpy_imports(ast.parse(path.read_text(), filename=str(path))):
-            if not _allowed(path.name, func):
-                where = f"in {func}()" if func else "at module level"
-                offenders.append(f"{path.relative_to(PACKAGE.parent)}:{line} {where}: {stmt}")
-    assert not offenders, "math modules must resolve xp from their inputs, not import numpy:\n" + \
-        "\n".join(offenders)
+    for module, path in _modules():
+        offenders += [f"{path.relative_to(PACKAGE.parent)} {v}" for v in _violations(path.read_text(), module)]
+    assert not offenders, "\n".join(offenders)
 
 
-def test_the_static_check_can_fail():
+def test_the_layering_rule_can_fail():
     """The checker flags what it should, on snippets."""
-    def flagged(src, filename="scan.py"):
-        return [f for _, f, _ in _numpy_imports(ast.parse(src)) if not _allowed(filename, f)]
-
-    assert flagged("import numpy as np") == [None]
-    assert flagged("import numpy.linalg") == [None]
-    assert flagged("from numpy import tanh") == [None]
-    assert flagged("from .backend import np") == [None]
-    assert flagged("def f():\n    import numpy\n") == ["f"]
-    assert flagged("def init_x():\n    import numpy as host\n") == []
-    assert flagged("import numpy as np", "tour.py") == []
-    assert flagged("def directional_check():\n    import numpy\n", "gradcheck.py") == []
-    assert flagged("def numerical_vjp():\n    import numpy\n", "gradcheck.py") == ["numerical_vjp"]
-    assert flagged("import numbers\nfrom .backend import array_module") == []
+    uses_xp = "def f(a):\n    xp = array_module(a)\n"
+    assert _violations("import numpy as np\n" + uses_xp, "attnrnn_np.scan")
+    assert _violations("import numpy.linalg\n" + uses_xp, "attnrnn_np.scan")
+    assert _violations("from numpy import tanh\n" + uses_xp, "attnrnn_np.scan")
+    assert _violations("from .backend import np\n" + uses_xp, "attnrnn_np.scan")
+    assert _violations(uses_xp + "    import cupy\n", "attnrnn_np.learn.layers")
+    assert _violations("from .learn.train import train\n", "attnrnn_np.scan")
+    assert _violations("from . import learn\n", "attnrnn_np.arnn")
+    assert _violations("import attnrnn_np.learn.models\n", "attnrnn_np.arnn")
+    assert _violations("from .gradcheck import compare\n", "attnrnn_np.conv")
+    assert _violations("from ..cli import main\n", "attnrnn_np.learn.train")
+    assert _violations("from ..tour import run_tour\n", "attnrnn_np.learn.train")
+    # allowed: host code that does not read xp off arrays, the backend itself, imports from tiers above
+    assert not _violations("from .learn.train import train\n", "attnrnn_np.cli")
+    assert not _violations("import numpy as np\nfrom .tasks import TASKS\n", "attnrnn_np.learn.train")
+    assert not _violations("import numpy as np\n" + uses_xp, "attnrnn_np.backend")
+    assert not _violations("from ..arnn import arnn_forward\n" + uses_xp, "attnrnn_np.learn.models")
+    assert not _violations("import numbers\nfrom .backend import array_module\n" + uses_xp, "attnrnn_np.scan")
 
 
 # --------------------------------------------------------------------------

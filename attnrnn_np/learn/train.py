@@ -7,15 +7,15 @@ continues bit for bit as if it had never stopped.
 
 What decides the numbers:
 
-* the network is :func:`attnrnn_np.models.init_model` with ``seed``;
-* the data are :func:`attnrnn_np.tasks.load_task` with ``data_seed``;
+* the network is :func:`attnrnn_np.learn.models.init_model` with ``seed``;
+* the data are :func:`attnrnn_np.learn.tasks.load_task` with ``data_seed``;
 * the batch order comes from one ``numpy.random.Generator`` seeded with
   ``seed``: each epoch draws a permutation of the training set and batches
   are consecutive slices of it (the last partial batch of an epoch is
   dropped);
 * each step is one Adam step on the mean softmax cross-entropy.
 
-Evaluation (test accuracy and attention correctness, :mod:`attnrnn_np.metrics`)
+Evaluation (test accuracy and attention correctness, :mod:`attnrnn_np.learn.metrics`)
 runs after every epoch and at the last step; it draws no random numbers, so
 it never changes the training trajectory.
 
@@ -47,11 +47,11 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from .backend import get_xp, to_numpy
-from .files import save_npz_atomic
+from ..backend import get_xp, to_numpy
+from .safe_npz import save_npz_atomic
 from .metrics import accuracy, attention_correctness
 from .models import ModelConfig, init_model, model_backward, model_forward
-from .nn import softmax_cross_entropy_backward, softmax_cross_entropy_forward
+from .layers import softmax_cross_entropy_backward, softmax_cross_entropy_forward
 from .optim import Adam
 from .tasks import N_CLASSES, PALETTE, TaskData, default_cache_dir, load_task
 
@@ -73,7 +73,7 @@ class TrainConfig:
     Parameters
     ----------
     task : "mref", "mdist" or "mbg"
-    model : one of :data:`attnrnn_np.models.MODELS`
+    model : one of :data:`attnrnn_np.learn.models.MODELS`
     steps : int
         Adam steps in total (a resumed run continues up to this number).
     batch_size : int
@@ -82,7 +82,7 @@ class TrainConfig:
     seed : int
         Network initialisation and batch order.
     data_seed : int
-        Seed of the generated images (see :func:`attnrnn_np.tasks.load_task`).
+        Seed of the generated images (see :func:`attnrnn_np.learn.tasks.load_task`).
     n_train, n_test : int
     hidden : int
         K of the ARNN, D of the local attentions.
@@ -147,7 +147,7 @@ class TrainConfig:
 
 
 def model_config(config: TrainConfig):
-    """The :class:`~attnrnn_np.models.ModelConfig` of a run."""
+    """The :class:`~attnrnn_np.learn.models.ModelConfig` of a run."""
     return ModelConfig(model=config.model, hidden=config.hidden, kernel_size=config.kernel_size,
                        scales=config.scales, query_dim=N_CLASSES, n_classes=len(PALETTE))
 
@@ -339,7 +339,7 @@ def train(config: TrainConfig, *, data: TaskData | None = None, out=None, resume
     ----------
     config : TrainConfig
     data : TaskData or None
-        The task's splits; None loads them with :func:`attnrnn_np.tasks.load_task`
+        The task's splits; None loads them with :func:`attnrnn_np.learn.tasks.load_task`
         (``config.task``, sizes, ``data_seed``), cached in ``cache_dir``.
     out : path or None
         Folder of ``checkpoint.npz`` (None: no checkpoints).
@@ -353,7 +353,7 @@ def train(config: TrainConfig, *, data: TaskData | None = None, out=None, resume
         ``callback(state)`` after every completed step (tests use it to
         interrupt a run).
     cache_dir : path, None or "default"
-        Task cache folder ("default": :func:`attnrnn_np.tasks.default_cache_dir`).
+        Task cache folder ("default": :func:`attnrnn_np.learn.tasks.default_cache_dir`).
     log : callable
         Where messages go.
 

@@ -19,8 +19,8 @@ Nothing here imports NumPy: the array module comes from the parameters.
 
 from __future__ import annotations
 
-from .backend import array_module
-from .validate import resolve_xp
+from ..backend import array_module
+from ..validate import resolve_xp
 
 __all__ = ["sgd_momentum_step", "adam_step", "SGD", "Adam"]
 

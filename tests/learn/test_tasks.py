@@ -1,4 +1,4 @@
-"""The offline MREF / MDIST / MBG generators (attnrnn_np.tasks).
+"""The offline MREF / MDIST / MBG generators (attnrnn_np.learn.tasks).
 
 Properties are checked on the images themselves where possible, not only on
 the generator's bookkeeping: on a black canvas a digit's pixels must be its
@@ -14,8 +14,8 @@ import pytest
 
 pytest.importorskip("sklearn")
 
-from attnrnn_np import tasks  # noqa: E402
-from attnrnn_np.tasks import (PALETTE, TASKS, TaskConfig, digit_pools, draw_scene, generate,  # noqa: E402
+from attnrnn_np.learn import tasks  # noqa: E402
+from attnrnn_np.learn.tasks import (PALETTE, TASKS, TaskConfig, digit_pools, draw_scene, generate,  # noqa: E402
                               load_backgrounds, load_task, resize_bilinear)
 from strategies import host  # noqa: E402
 

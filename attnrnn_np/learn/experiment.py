@@ -1,6 +1,6 @@
 """The demo (``arnn`` against ``local`` on MREF) and the full experiment table.
 
-Both run several independent training runs (:func:`attnrnn_np.train.train`),
+Both run several independent training runs (:func:`attnrnn_np.learn.train.train`),
 up to ``jobs`` at a time in separate processes, each process with one BLAS
 thread: on the 2-core machine this project is developed on, two single-thread
 processes use both cores far better than one process with two BLAS threads
@@ -13,9 +13,8 @@ code, NumPy build and CPU gives the same table; only the seconds differ
 (another BLAS or CPU may round float32 differently, which changes the
 trajectories in detail).
 
-:func:`run_kernel_study` is the input-to-state kernel study of
-docs/learning.md: ``arnn`` with k = 1 and k = 3, tracking how much the mask
-responds to the query (:func:`query_response`) as training goes.
+The experiment runs every (task, model, seed) and reports, for each model
+and task, the mean over seeds and the spread as min–max.
 """
 
 from __future__ import annotations
@@ -32,13 +31,14 @@ from .models import MODELS
 from .tasks import TASKS, default_cache_dir, load_task
 from .train import TrainConfig, blas_threads, load_checkpoint, model_config, train
 
-__all__ = ["DEMO_MODELS", "DEMO_STEPS", "EXPERIMENT_STEPS", "EXPERIMENT_SEED", "run_many", "run_demo",
-           "run_experiment", "experiment_table"]
+__all__ = ["DEMO_MODELS", "DEMO_STEPS", "EXPERIMENT_STEPS", "EXPERIMENT_SEED", "EXPERIMENT_SEEDS", "run_many",
+           "run_demo", "run_experiment", "experiment_table"]
 
 DEMO_MODELS = ("arnn", "local")
 DEMO_STEPS = 2000
 EXPERIMENT_STEPS = 3000
 EXPERIMENT_SEED = 0
+EXPERIMENT_SEEDS = 3
 
 
 def _run_dir(out, config):
@@ -126,111 +126,60 @@ def run_demo(out, *, steps=DEMO_STEPS, seed=0, lr=3e-3, models=DEMO_MODELS, jobs
     return metrics
 
 
+def _mean_spread(values):
+    """``mean (min–max)`` of a list of numbers; just the number for one value."""
+    if len(values) == 1:
+        return f"{values[0]:.3f}"
+    return f"{sum(values) / len(values):.3f} ({min(values):.3f}–{max(values):.3f})"
+
+
 def experiment_table(summaries, *, tasks=TASKS, models=MODELS):
-    """The paper-style table as Markdown: one row per model, accuracy / attention correctness per task."""
-    by = {(s["task"], s["model"]): s for s in summaries}
+    """The table as Markdown: one row per model, accuracy / attention correctness per task.
+
+    With several seeds a cell is ``mean (min–max)`` over the seeds.
+    """
+    runs = {}
+    for s in summaries:
+        runs.setdefault((s["task"], s["model"]), []).append(s)
     head = "| model | " + " | ".join(f"{t.upper()} accuracy | {t.upper()} att. corr." for t in tasks) + " |"
     rule = "|---|" + "---:|---:|" * len(tasks)
     lines = [head, rule]
     for m in models:
         cells = []
         for t in tasks:
-            s = by.get((t, m))
-            cells += ["–", "–"] if s is None else [f"{s['accuracy']:.3f}", f"{s['attention_correctness']:.3f}"]
+            got = runs.get((t, m))
+            cells += ["–", "–"] if not got else [_mean_spread([s[key] for s in got])
+                                                  for key in ("accuracy", "attention_correctness")]
         lines.append(f"| {m} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
-def run_experiment(out, *, steps=EXPERIMENT_STEPS, seed=EXPERIMENT_SEED, tasks=TASKS, models=MODELS, jobs=2,
-                   cache_dir="default", log=print, **overrides):
-    """Every model on every task with one fixed seed; write ``table.md`` and ``table.json`` to ``out``."""
+def run_experiment(out, *, steps=EXPERIMENT_STEPS, seed=EXPERIMENT_SEED, seeds=1, tasks=TASKS, models=MODELS,
+                   jobs=2, cache_dir="default", log=print, **overrides):
+    """Every model on every task with seeds ``seed, ..., seed + seeds − 1``; write ``table.md`` and ``table.json``.
+
+    The runs go ``jobs`` at a time, one process each with one BLAS thread
+    (:func:`run_many`). Returns the runs' summaries.
+    """
+    if int(seeds) < 1:
+        raise ValueError(f"seeds must be >= 1, got {seeds}")
     out = Path(out)
-    configs = [TrainConfig(task=t, model=m, steps=steps, seed=seed, **overrides) for t in tasks for m in models]
+    seed_list = [seed + i for i in range(int(seeds))]
+    configs = [TrainConfig(task=t, model=m, steps=steps, seed=s, **overrides)
+               for s in seed_list for t in tasks for m in models]
     t0 = time.perf_counter()
     summaries = run_many(configs, out, jobs=jobs, cache_dir=cache_dir)
     wall = time.perf_counter() - t0
     table = experiment_table(summaries, tasks=tasks, models=models)
     config = json.loads(configs[0].to_json())
-    del config["task"], config["model"]
-    (out / "table.json").write_text(json.dumps({"config": config, "wall_seconds": wall, "runs": summaries},
-                                               indent=2))
+    del config["task"], config["model"], config["seed"]
+    (out / "table.json").write_text(json.dumps({"config": config, "seeds": seed_list, "jobs": jobs,
+                                                "wall_seconds": wall, "runs": summaries}, indent=2))
+    seed_text = f"seed {seed}" if len(seed_list) == 1 else \
+        f"seeds {seed_list[0]}–{seed_list[-1]}; each cell is the mean (min–max) over the {len(seed_list)} seeds"
     (out / "table.md").write_text(
-        f"Test accuracy and attention correctness after {steps} steps (seed {seed}), "
+        f"Test accuracy and attention correctness after {steps} steps ({seed_text}), "
         f"{configs[0].n_train} training / {configs[0].n_test} test images per task.\n\n" + table)
     log(table)
-    log(f"wall time {wall:.1f} s; wrote {out / 'table.md'} and {out / 'table.json'}")
+    log(f"wall time {wall:.1f} s with {jobs} jobs; wrote {out / 'table.md'} and {out / 'table.json'}")
     return summaries
-
-
-def query_response(params, config, split, *, n=500):
-    """How much the mask depends on the query, on the first ``n`` images of a split.
-
-    For each image the mask is computed twice: for the queried digit and for
-    another digit present in the image (the next one in the image's list).
-
-    Returns
-    -------
-    dict with ``shift`` (mean total-variation distance ½·Σ|A₁ − A₂| between the
-    two masks, 0 = the query is ignored, 1 = disjoint masks), ``inside`` (mean
-    mask mass inside the queried digit's cells) and ``entropy`` (mean entropy
-    of the mask over log(H·W): 1 = uniform, 0 = one cell).
-    """
-    from .backend import to_numpy
-    from .metrics import attention_inside_mass
-    from .models import model_forward
-    from .tasks import N_CLASSES
-
-    idx = np.arange(min(n, len(split)))
-    b = split.batch(idx, dtype=config.dtype)
-    other = split.classes[idx, (split.target[idx] + 1) % split.classes.shape[1]]
-    q2 = np.eye(N_CLASSES, dtype=config.dtype)[other]
-    mconfig = model_config(config)
-    _, A1, _ = model_forward(params, b.X, b.q, mconfig)
-    _, A2, _ = model_forward(params, b.X, q2, mconfig)
-    A1, A2 = to_numpy(A1).astype(float), to_numpy(A2).astype(float)
-    ent = -(A1 * np.log(np.maximum(A1, 1e-30))).sum(axis=(1, 2)) / np.log(A1[0].size)
-    return {"shift": float(0.5 * np.abs(A1 - A2).sum(axis=(1, 2)).mean()),
-            "inside": float(to_numpy(attention_inside_mass(A1, b.box, split.images.shape[1])).mean()),
-            "entropy": float(ent.mean())}
-
-
-def run_kernel_study(out, *, kernel_sizes=(1, 3), seeds=(0,), steps=1500, every=250, jobs=2, log=print):
-    """Train ``arnn`` on MREF with each input-to-state kernel size; track accuracy and query response.
-
-    Writes ``out/kernel_study.json``: per (k, seed), every ``every`` steps, the
-    test accuracy (full test set) and :func:`query_response` on 500 test images.
-    """
-    configs = [TrainConfig(task="mref", model="arnn", steps=steps, seed=s, kernel_size=k, eval_every=every)
-               for k in kernel_sizes for s in seeds]
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    cache_dir = str(default_cache_dir())
-    load_task("mref", n_train=configs[0].n_train, n_test=configs[0].n_test, seed=0, cache_dir=cache_dir)
-    if jobs <= 1:
-        records = [_kernel_worker(c.to_json(), cache_dir) for c in configs]
-    else:
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
-            records = list(pool.map(_kernel_worker, [c.to_json() for c in configs], [cache_dir] * len(configs)))
-    (out / "kernel_study.json").write_text(json.dumps(records, indent=2))
-    for r in records:
-        log(f"k={r['kernel_size']} seed {r['seed']}")
-        for row in r["curve"]:
-            log("  " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items()))
-    return records
-
-
-def _kernel_worker(config_json, cache_dir):
-    config = TrainConfig.from_json(config_json)
-    data = load_task(config.task, n_train=config.n_train, n_test=config.n_test, seed=config.data_seed,
-                     cache_dir=cache_dir)
-    curve = []
-
-    def probe(state):
-        if state.step % config.eval_every == 0:
-            record = state.history[-1]
-            curve.append({"step": state.step, "accuracy": record["accuracy"],
-                          **query_response(state.params, config, data.test)})
-
-    with blas_threads(1):
-        train(config, data=data, progress=False, callback=probe, log=lambda m: None)
-    return {"kernel_size": config.kernel_size, "seed": config.seed, "curve": curve}

@@ -1,4 +1,4 @@
-"""The optimisers (attnrnn_np.optim): exact updates, in-place semantics, state, convergence.
+"""The optimisers (attnrnn_np.learn.optim): exact updates, in-place semantics, state, convergence.
 
 Updates are compared with the equations written out by hand for a few steps
 (and, where PyTorch is installed, with ``torch.optim``); both optimisers are
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from attnrnn_np.optim import SGD, Adam, adam_step, sgd_momentum_step
+from attnrnn_np.learn.optim import SGD, Adam, adam_step, sgd_momentum_step
 from strategies import host, seeds
 
 

@@ -31,7 +31,7 @@ Inputs may live on NumPy or CuPy; results are Python floats (host).
 
 from __future__ import annotations
 
-from .backend import array_module, to_numpy
+from ..backend import array_module, to_numpy
 
 __all__ = ["accuracy", "box_cells", "attention_correctness", "attention_inside_mass"]
 

@@ -1,4 +1,4 @@
-"""The layers of the network around the attention (attnrnn_np.nn), in float64.
+"""The layers of the network around the attention (attnrnn_np.learn.layers), in float64.
 
 Every input and parameter gradient is checked entry by entry against central
 differences of ⟨f(x), dout⟩ with a random upstream gradient and random
@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from attnrnn_np.gradcheck import check_gradients, format_report
-from attnrnn_np.nn import (conv2d_backward, conv2d_forward, he_normal, init_conv2d, init_linear,
+from attnrnn_np.learn.layers import (conv2d_backward, conv2d_forward, he_normal, init_conv2d, init_linear,
                            linear_backward, linear_forward, maxpool_backward, maxpool_forward,
                            relu_backward, relu_forward, softmax_cross_entropy_backward,
                            softmax_cross_entropy_forward)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .backend import to_numpy
+from ..backend import to_numpy
 from .tasks import PALETTE_NAMES
 
 __all__ = ["mask_overlay", "plot_masks", "save_masks_png"]

@@ -6,10 +6,10 @@ import os
 import numpy as np
 import pytest
 
-import attnrnn_np.train as train_mod
+import attnrnn_np.learn.train as train_mod
 from attnrnn_np.cli import main
-from attnrnn_np.tasks import load_task
-from attnrnn_np.train import CheckpointError, NonFiniteLossError, TrainConfig, load_checkpoint, \
+from attnrnn_np.learn.tasks import load_task
+from attnrnn_np.learn.train import CheckpointError, NonFiniteLossError, TrainConfig, load_checkpoint, \
     save_checkpoint, train
 
 # 48 images, batches of 16: an epoch is 3 steps, so 7 steps cross two epoch boundaries.
@@ -167,6 +167,6 @@ def test_learning_stack_imports_no_matplotlib():
     import subprocess
     import sys
 
-    code = ("import sys, attnrnn_np, attnrnn_np.train, attnrnn_np.figures, attnrnn_np.experiment, attnrnn_np.cli; "
+    code = ("import sys, attnrnn_np, attnrnn_np.learn.train, attnrnn_np.learn.figures, attnrnn_np.learn.experiment, attnrnn_np.cli; "
             "assert 'matplotlib' not in sys.modules, 'matplotlib imported'")
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -54,8 +54,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .files import save_npz_atomic
-from .validate import resolve_xp
+from .safe_npz import save_npz_atomic
+from ..validate import resolve_xp
 
 __all__ = [
     "TASKS",

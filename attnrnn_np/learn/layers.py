@@ -22,10 +22,10 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .backend import array_module
-from .conv import ConvCache, conv_same_backward, conv_same_forward
-from .pool import MaxPoolCache, maxpool_backward, maxpool_forward
-from .validate import check_float_array, resolve_xp
+from ..backend import array_module, host_rng
+from ..conv import ConvCache, conv_same_backward, conv_same_forward
+from ..pool import MaxPoolCache, maxpool_backward, maxpool_forward
+from ..validate import check_float_array, resolve_xp
 
 __all__ = [
     "Conv2dCache",
@@ -315,11 +315,9 @@ def he_normal(shape, fan_in, *, rng=0, dtype="float64", xp=None):
     -------
     array of ``shape`` on backend ``xp``.
     """
-    import numpy as host  # random numbers are drawn on the host so a seed means the same weights everywhere
-
     if int(fan_in) < 1:
         raise ValueError(f"fan_in must be >= 1, got {fan_in}")
-    gen = host.random.default_rng(rng)
+    gen = host_rng(rng)
     w = gen.normal(0.0, (2.0 / int(fan_in)) ** 0.5, tuple(shape))
     return resolve_xp(xp).asarray(w, dtype=_dtype_name(dtype))
 

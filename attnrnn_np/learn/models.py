@@ -58,15 +58,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from .arnn import arnn_backward, arnn_forward, init_arnn_params
-from .backend import array_module
-from .mask import weighted_pool_backward, weighted_pool_forward
-from .multiscale import init_multiscale_params, multiscale_arnn_backward, multiscale_arnn_forward
-from .conv import conv_same_backward, conv_same_forward
-from .nn import (conv2d_backward, conv2d_forward, he_normal, init_conv2d, init_linear, linear_backward,
+from ..arnn import arnn_backward, arnn_forward, init_arnn_params
+from ..backend import array_module, host_rng
+from ..mask import weighted_pool_backward, weighted_pool_forward
+from ..multiscale import init_multiscale_params, multiscale_arnn_backward, multiscale_arnn_forward
+from ..conv import conv_same_backward, conv_same_forward
+from .layers import (conv2d_backward, conv2d_forward, he_normal, init_conv2d, init_linear, linear_backward,
                  linear_forward, relu_backward, relu_forward)
-from .normalize import normalize_backward, normalize_forward
-from .validate import resolve_xp
+from ..normalize import normalize_backward, normalize_forward
+from ..validate import resolve_xp
 
 __all__ = ["MODELS", "ModelConfig", "ModelCache", "init_model", "model_forward", "model_backward",
            "attention_kind"]
@@ -177,10 +177,8 @@ def init_model(config: ModelConfig, *, seed=0, dtype="float32", xp=None):
     Trunk and classifier: He-normal weights, zero biases. ``local``: W_f, W_q
     He-normal, b = 0, w ~ N(0, 1/D). ARNNs: :func:`~attnrnn_np.init_arnn_params`.
     """
-    import numpy as host  # random numbers are drawn on the host, then moved
-
     xp = resolve_xp(xp)
-    rng = host.random.default_rng(seed)
+    rng = host_rng(seed)
     params = {}
     C = config.in_channels
     for n, F in enumerate(config.trunk, start=1):
@@ -216,8 +214,8 @@ def _block_forward(X, W, b):
     ReLU is monotone, so ``maxpool(ReLU(U)) = ReLU(maxpool(U))`` exactly; doing
     the ReLU on the pooled map touches a quarter of the values, and the four
     strided window slices replace a transpose of the whole map. The gradient
-    is also the same as the unfused chain's (:func:`attnrnn_np.nn.relu_backward`
-    after :func:`attnrnn_np.nn.maxpool_backward`): a window whose maximum is
+    is also the same as the unfused chain's (:func:`attnrnn_np.learn.layers.relu_backward`
+    after :func:`attnrnn_np.learn.layers.maxpool_backward`): a window whose maximum is
     ≤ 0 passes nothing, otherwise its first maximum in row-major order (the
     same element the unfused max-pool picks among the positive values)
     receives it. tests/test_models.py checks both against the unfused layers.

@@ -1,4 +1,4 @@
-"""The six networks (attnrnn_np.models): gradients, keys, the fused trunk block, query use.
+"""The six networks (attnrnn_np.learn.models): gradients, keys, the fused trunk block, query use.
 
 Gradients of every model are checked in float64 against central differences
 of ⟨logits, dout⟩ on tiny inputs (8×8 images → a 2×2 map, small channel
@@ -14,9 +14,9 @@ import pytest
 from attnrnn_np.backend import to_numpy
 from attnrnn_np.conv import conv_same_forward
 from attnrnn_np.gradcheck import check_gradients, format_report
-from attnrnn_np.models import MODELS, ModelConfig, _block_backward, _block_forward, init_model, \
+from attnrnn_np.learn.models import MODELS, ModelConfig, _block_backward, _block_forward, init_model, \
     model_backward, model_forward
-from attnrnn_np.nn import conv2d_backward, conv2d_forward, maxpool_backward, maxpool_forward, relu_backward, \
+from attnrnn_np.learn.layers import conv2d_backward, conv2d_forward, maxpool_backward, maxpool_forward, relu_backward, \
     relu_forward
 
 TINY = dict(trunk=(3, 4), hidden=3, query_dim=4, n_classes=3, scales=(1, 2))

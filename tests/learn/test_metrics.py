@@ -1,4 +1,4 @@
-"""Colour accuracy and attention correctness (attnrnn_np.metrics), against direct pixel-level definitions."""
+"""Colour accuracy and attention correctness (attnrnn_np.learn.metrics), against direct pixel-level definitions."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from attnrnn_np.backend import to_numpy
-from attnrnn_np.metrics import accuracy, attention_correctness, attention_inside_mass, box_cells
+from attnrnn_np.learn.metrics import accuracy, attention_correctness, attention_inside_mass, box_cells
 
 
 def _cells_by_pixels(box, canvas, h, w):
