@@ -1,0 +1,1 @@
+"""Tools for checking another AttentionRNN implementation against this one."""
