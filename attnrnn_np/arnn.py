@@ -53,10 +53,7 @@ class ARNNCache(NamedTuple):
     directions: DirectionsCache
     head: HeadCache
     norm: NormalizeCache | None  # None for the logits-only forward
-    U: object                   # (N, H, W, 8K) pre-activations [U_fwd, U_bwd]
-    h_fwd: object               # (N, H, W, K)
-    h_bwd: object               # (N, H, W, K)
-    S: object                   # (N, H, W) logits
+    S: object                   # (N, H, W) logits, to check the upstream gradient against
 
 
 def arnn_param_keys(query_dim=0, prefix=""):
@@ -240,10 +237,9 @@ def arnn_logits_forward(X, params, q=None, *, prefix="", schedule="wavefront", r
     N, H, W = X.shape[:3]
     U_dirs = U.reshape(N, H, W, 2, 4 * K).transpose(3, 0, 1, 2, 4)      # (2, N, H, W, 4K), a view
     h, dir_cache = directions_forward(U_dirs, W_up, W_left, schedule=schedule, recurrent=recurrent)
-    h_fwd, h_bwd = h[0], h[1]                                             # (N, H, W, K) each
     S, head_cache = head_forward(h, params[f"{prefix}head.w"], params[f"{prefix}head.b"])
     cache = ARNNCache(dims, prefix, tuple(k for k in params if k.startswith(prefix)), q, W_q,
-                      conv_cache, dir_cache, head_cache, None, U, h_fwd, h_bwd, S)
+                      conv_cache, dir_cache, head_cache, None, S)
     return S, cache
 
 

@@ -91,7 +91,7 @@ def combiner_backward(dS, cache: CombinerCache):
     The softmax backward is shift-free: with one scale dZ = 1·(dβ − dβ) = 0
     exactly, so V and c get zero gradients and X none through the combiner.
     """
-    X, V, beta, Up = cache
+    X, V, beta, Up = cache.X, cache.V, cache.beta, cache.Up
     C, n_s = V.shape
     dUp = dS[..., None] * beta
     dbeta = dS[..., None] * Up

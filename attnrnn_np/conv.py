@@ -3,7 +3,7 @@
 Cross-correlation with stride 1 and zero padding p = (k − 1)/2, channels
 last, exactly as SPEC §3 writes it:
 
-    U[n,i,j,:] = Σ_{a,b=0..k−1} Σ_c X[n, i+a−p, j+b−p, c] · W[a,b,c,:]
+    U[n,i,j,:] = Σ_{a,b=0..k−1} Σ_c X[n, i+a−p, j+b−p, c] · W_x[a,b,c,:]
 
 with X taken as 0 outside the map. The bias and query terms are added by the
 caller; this module only convolves.
@@ -20,7 +20,7 @@ __all__ = ["ConvCache", "im2col", "col2im", "conv_same_forward", "conv_same_back
 
 class ConvCache(NamedTuple):
     cols: object     # (N, H, W, k, k, C) zero-padded patches of X
-    W: object        # (k, k, C, F) kernel
+    W_x: object      # (k, k, C, F) kernel
     x_shape: tuple   # (N, H, W, C)
 
 
@@ -71,13 +71,13 @@ def col2im(dcols, x_shape, out=None):
     return dX
 
 
-def conv_same_forward(X, W):
+def conv_same_forward(X, W_x):
     """k×k "same" convolution of a channels-last map.
 
     Parameters
     ----------
     X : array (N, H, W, C)
-    W : array (k, k, C, F), k odd
+    W_x : array (k, k, C, F), k odd
 
     Returns
     -------
@@ -86,14 +86,14 @@ def conv_same_forward(X, W):
 
     Notes
     -----
-    ``U = im2col(X) @ W`` with the patches flattened to (N·H·W, k·k·C) and the
+    ``U = im2col(X) @ W_x`` with the patches flattened to (N·H·W, k·k·C) and the
     kernel to (k·k·C, F): one GEMM.
     """
-    N, H, Wd, C = X.shape
-    k, F = W.shape[0], W.shape[3]
+    N, H, W, C = X.shape
+    k, F = W_x.shape[0], W_x.shape[3]
     cols = im2col(X, k)                                            # (N, H, W, k, k, C)
-    U = cols.reshape(N * H * Wd, k * k * C) @ W.reshape(k * k * C, F)
-    return U.reshape(N, H, Wd, F), ConvCache(cols, W, X.shape)
+    U = cols.reshape(N * H * W, k * k * C) @ W_x.reshape(k * k * C, F)
+    return U.reshape(N, H, W, F), ConvCache(cols, W_x, X.shape)
 
 
 def conv_same_backward(dU, cache: ConvCache, *, need_dX=True):
@@ -109,30 +109,30 @@ def conv_same_backward(dU, cache: ConvCache, *, need_dX=True):
     Returns
     -------
     dX : array (N, H, W, C) or None
-    dW : array (k, k, C, F)
+    dW_x : array (k, k, C, F)
 
     Notes
     -----
     With ``P = im2col(X)`` flattened to (N·H·W, k·k·C)::
 
-        dW = Pᵀ · dU            dX = col2im(dU · Wᵀ)
+        dW_x = Pᵀ · dU            dX = col2im(dU · W_xᵀ)
     """
-    cols, W, x_shape = cache
+    cols, W_x, x_shape = cache.cols, cache.W_x, cache.x_shape
     xp = array_module(dU)
-    N, H, Wd, C = x_shape
-    k, F = W.shape[0], W.shape[3]
-    dU2 = dU.reshape(N * H * Wd, F)
-    dW = (cols.reshape(N * H * Wd, k * k * C).T @ dU2).reshape(W.shape)
+    N, H, W, C = x_shape
+    k, F = W_x.shape[0], W_x.shape[3]
+    dU2 = dU.reshape(N * H * W, F)
+    dW_x = (cols.reshape(N * H * W, k * k * C).T @ dU2).reshape(W_x.shape)
     if not need_dX:
-        return None, dW
+        return None, dW_x
     # dX in blocks of samples: each block's patch gradients (B, H, W, k, k, C),
     # about 4 MiB in float32, are still in the cache when col2im reads them,
     # and are recycled by the allocator instead of mapping fresh pages for
     # the whole batch.
     dX = xp.zeros(x_shape, dtype=dU.dtype)
-    B = max(1, (1 << 20) // (H * Wd * k * k * C))
-    W_T = W.reshape(k * k * C, F).T
+    B = max(1, (1 << 20) // (H * W * k * k * C))
+    W_x_T = W_x.reshape(k * k * C, F).T
     for n0 in range(0, N, B):
-        dcols = (dU[n0:n0 + B].reshape(-1, F) @ W_T).reshape(-1, H, Wd, k, k, C)
+        dcols = (dU[n0:n0 + B].reshape(-1, F) @ W_x_T).reshape(-1, H, W, k, k, C)
         col2im(dcols, dcols.shape[:3] + (C,), out=dX[n0:n0 + B])
-    return dX, dW
+    return dX, dW_x

@@ -48,7 +48,7 @@ def head_backward(dS, cache: HeadCache):
         dh = [dS ⊗ w[:K], dS ⊗ w[K:]]
         dw = [Σ dS·h_fwd ; Σ dS·h_bwd]      db = Σ dS
     """
-    h, w = cache
+    h, w = cache.h, cache.w
     xp = array_module(dS, w)
     _, N, H, W, K = h.shape
     dS2 = dS.reshape(N * H * W)

@@ -58,6 +58,6 @@ class AttentionRNN:
         if self._cache is None:
             raise RuntimeError("backward called before forward")
         dX, dq, grads = arnn_backward(dA, self._cache)
-        for k, g in grads.items():
-            self.grads[k] += g
+        for key, grad in grads.items():
+            self.grads[key] += grad
         return dX, dq

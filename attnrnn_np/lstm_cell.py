@@ -110,7 +110,7 @@ def lstm_cell_backward(dh, dc, cache: LSTMCellCache):
         df = dc_tot ⊙ c_prev         dG_f = df ⊙ f(1 − f)
         dc_prev = dc_tot ⊙ f
     """
-    a, c_prev, tanh_c = cache
+    a, c_prev, tanh_c = cache.gates, cache.c_prev, cache.tanh_c
     xp = array_module(a)
     K = a.shape[-1] // 4
     i, f, g, o = a[..., :K], a[..., K:2 * K], a[..., 2 * K:3 * K], a[..., 3 * K:]

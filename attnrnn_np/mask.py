@@ -36,7 +36,7 @@ class WeightedPoolCache(NamedTuple):
     X: object  # (N, H, W, C)
 
 
-def _check_pair(A, X):
+def _check_mask_and_map(A, X):
     array_module(A, X)
     if X.ndim != 4 or A.shape != X.shape[:3]:
         raise ValueError(f"A must have shape (N, H, W) and X (N, H, W, C) with the same N, H, W; "
@@ -60,7 +60,7 @@ def gate_forward(A, X):
     -----
     ``Y[n,i,j,c] = A[n,i,j] · X[n,i,j,c]``
     """
-    _check_pair(A, X)
+    _check_mask_and_map(A, X)
     return A[..., None] * X, GateCache(A, X)
 
 
@@ -71,7 +71,7 @@ def gate_backward(dY, cache: GateCache):
     -----
     ``dA[n,i,j] = Σ_c dY[n,i,j,c] · X[n,i,j,c]``,   ``dX = A ⊗ dY`` (A broadcast over c).
     """
-    A, X = cache
+    A, X = cache.A, cache.X
     if dY.shape != X.shape:
         raise ValueError(f"dY must have X's shape {X.shape}, got {dY.shape}")
     return (dY * X).sum(axis=-1), A[..., None] * dY
@@ -95,7 +95,7 @@ def weighted_pool_forward(A, X):
     ``z[n,:] = Σ_{i,j} A[n,i,j] · X[n,i,j,:]``, one batched GEMM:
     (N, 1, H·W) @ (N, H·W, C).
     """
-    _check_pair(A, X)
+    _check_mask_and_map(A, X)
     N, H, W, C = X.shape
     z = (A.reshape(N, 1, H * W) @ X.reshape(N, H * W, C)).reshape(N, C)
     return z, WeightedPoolCache(A, X)
@@ -108,7 +108,7 @@ def weighted_pool_backward(dz, cache: WeightedPoolCache):
     -----
     ``dA[n,i,j] = X[n,i,j,:] · dz[n,:]``,   ``dX[n,i,j,:] = A[n,i,j] · dz[n,:]``.
     """
-    A, X = cache
+    A, X = cache.A, cache.X
     N, H, W, C = X.shape
     if dz.shape != (N, C):
         raise ValueError(f"dz must have shape (N, C) = {(N, C)}, got {dz.shape}")

@@ -63,7 +63,7 @@ class MultiScaleCache(NamedTuple):
 
 
 def scale_prefix(gamma):
-    """The key prefix of scale γ's ARNN, e.g. ``"scale2."``."""
+    """The key prefix of scale γ's ARNN, e.gamma. ``"scale2."``."""
     return f"scale{gamma}."
 
 
@@ -76,9 +76,9 @@ def check_scales(scales):
     if isinstance(scales, (str, bytes)) or not hasattr(scales, "__len__"):
         raise TypeError(f"scales must be a tuple of positive integers such as (1, 2, 4), got {scales!r}")
     if len(scales) == 0:
-        raise ValueError("scales must name at least one scale, e.g. (1,) or (1, 2, 4); got ()")
-    out = tuple(check_gamma(g) for g in scales)
-    repeated = sorted({g for g in out if out.count(g) > 1})
+        raise ValueError("scales must name at least one scale, e.gamma. (1,) or (1, 2, 4); got ()")
+    out = tuple(check_gamma(gamma) for gamma in scales)
+    repeated = sorted({gamma for gamma in out if out.count(gamma) > 1})
     if repeated:
         raise ValueError(f"scales must be distinct; {repeated} repeated in {out}")
     return out
@@ -87,8 +87,8 @@ def check_scales(scales):
 def multiscale_param_keys(scales, query_dim=0):
     """The parameter keys of a multi-scale layer, in canonical order (SPEC §4)."""
     keys = []
-    for g in check_scales(scales):
-        keys += arnn_param_keys(query_dim, scale_prefix(g))
+    for gamma in check_scales(scales):
+        keys += arnn_param_keys(query_dim, scale_prefix(gamma))
     return keys + list(COMBINER_KEYS)
 
 
@@ -113,7 +113,7 @@ def multiscale_dims(params, scales):
     scales = check_scales(scales)
     if not isinstance(params, dict):
         raise TypeError(f"params must be a dict of arrays, got {type(params).__name__}")
-    prefixes = [scale_prefix(g) for g in scales]
+    prefixes = [scale_prefix(gamma) for gamma in scales]
     found = sorted({int(m.group(1)) for key in params if (m := re.match(r"scale(\d+)\.", key))})
     unexpected = sorted(key for key in params
                         if key not in COMBINER_KEYS and not key.startswith(tuple(prefixes)))
@@ -121,7 +121,7 @@ def multiscale_dims(params, scales):
         raise KeyError(f"unexpected parameter keys {unexpected} for scales {scales} "
                        f"(params hold scales {tuple(found)}; expected 'scale{{γ}}.*' for γ in "
                        f"{scales} and {list(COMBINER_KEYS)})")
-    absent = [g for g in scales if g not in found]
+    absent = [gamma for gamma in scales if gamma not in found]
     if absent:
         raise KeyError(f"no parameters for scales {absent} (keys 'scale{{γ}}.*'); "
                        f"params hold scales {tuple(found)}")
@@ -132,15 +132,15 @@ def multiscale_dims(params, scales):
     dims = tuple(arnn_dims(params, p) for p in prefixes)
     first = scales[0]
     dtype = params[prefixes[0] + "fwd.W_x"].dtype
-    for g, p, d in zip(scales, prefixes, dims):
+    for gamma, p, d in zip(scales, prefixes, dims):
         if d.C != dims[0].C:
-            raise ValueError(f"scale {g} reads C={d.C} channels ({p}fwd.W_x) but scale {first} "
+            raise ValueError(f"scale {gamma} reads C={d.C} channels ({p}fwd.W_x) but scale {first} "
                              f"reads C={dims[0].C}; every scale sees the same X")
         if d.Q != dims[0].Q:
-            raise ValueError(f"scale {g} has query size Q={d.Q} but scale {first} has Q={dims[0].Q}; "
+            raise ValueError(f"scale {gamma} has query size Q={d.Q} but scale {first} has Q={dims[0].Q}; "
                              f"every scale reads the same q")
         if params[p + "fwd.W_x"].dtype != dtype:
-            raise TypeError(f"scale {g} params are {params[p + 'fwd.W_x'].dtype} but scale {first} "
+            raise TypeError(f"scale {gamma} params are {params[p + 'fwd.W_x'].dtype} but scale {first} "
                             f"params are {dtype}; use one float dtype")
     C, n_s = dims[0].C, len(scales)
     for key, shape in (("comb.V", (C, n_s)), ("comb.c", (n_s,))):
@@ -156,9 +156,9 @@ def multiscale_dims(params, scales):
 
 def _check_divides(scales, shape):
     N, H, W, C = shape
-    for g in scales:
-        if H % g or W % g:
-            raise ValueError(f"scale {g} does not divide the map: X has shape {tuple(shape)} "
+    for gamma in scales:
+        if H % gamma or W % gamma:
+            raise ValueError(f"scale {gamma} does not divide the map: X has shape {tuple(shape)} "
                              f"(H={H}, W={W}); every scale must divide both H and W")
 
 
@@ -171,7 +171,7 @@ def sequential_steps(H, W, scales):
     """
     scales = check_scales(scales)
     _check_divides(scales, (1, H, W, 1))
-    return sum(H // g + W // g - 1 for g in scales)
+    return sum(H // gamma + W // gamma - 1 for gamma in scales)
 
 
 def init_multiscale_params(in_channels, hidden, scales, *, query_dim=0, kernel_size=3, seed=0,
@@ -185,7 +185,7 @@ def init_multiscale_params(in_channels, hidden, scales, *, query_dim=0, kernel_s
     hidden : int
         K, hidden size of each direction's LSTM, at every scale.
     scales : sequence of int
-        Distinct positive scales γ, e.g. (1, 2, 4); their order is the order
+        Distinct positive scales γ, e.gamma. (1, 2, 4); their order is the order
         of comb.V's columns.
     query_dim, kernel_size, dtype, xp
         As in :func:`~attnrnn_np.init_arnn_params`.
@@ -210,11 +210,11 @@ def init_multiscale_params(in_channels, hidden, scales, *, query_dim=0, kernel_s
     xp = resolve_xp(xp)
     C = int(in_channels)
     params = {}  # init_arnn_params validates the sizes and dtype before anything is drawn
-    for g in scales:
-        sub_seed = host_seed(seed, g)
+    for gamma in scales:
+        sub_seed = host_seed(seed, gamma)
         sub = init_arnn_params(C, hidden, query_dim=query_dim, kernel_size=kernel_size,
                                seed=sub_seed, dtype=dtype, xp=xp)
-        params.update({scale_prefix(g) + key: v for key, v in sub.items()})
+        params.update({scale_prefix(gamma) + key: v for key, v in sub.items()})
     rng = host_rng([seed, 0])
     params["comb.V"] = xp.asarray(rng.normal(0.0, C ** -0.5, (C, len(scales))), dtype=dtype)
     params["comb.c"] = xp.zeros(len(scales), dtype=dtype)
@@ -280,11 +280,11 @@ def multiscale_arnn_forward(X, params, q=None, *, scales, normalize="sigmoid", s
     _check_divides(scales, X.shape)
 
     pool_caches, arnn_caches, up_caches, ups = [], [], [], []
-    for g in scales:
-        X_g, pool_cache = maxpool_forward(X, g)                              # (N, H/γ, W/γ, C)
-        S_g, arnn_cache = arnn_logits_forward(X_g, params, q, prefix=scale_prefix(g),
+    for gamma in scales:
+        X_g, pool_cache = maxpool_forward(X, gamma)                              # (N, H/γ, W/γ, C)
+        S_g, arnn_cache = arnn_logits_forward(X_g, params, q, prefix=scale_prefix(gamma),
                                               schedule=schedule, recurrent=recurrent)
-        Up_g, up_cache = upsample_forward(S_g, g)                            # (N, H, W)
+        Up_g, up_cache = upsample_forward(S_g, gamma)                            # (N, H, W)
         pool_caches.append(pool_cache)
         arnn_caches.append(arnn_cache)
         up_caches.append(up_cache)

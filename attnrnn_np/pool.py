@@ -46,12 +46,12 @@ def check_gamma(gamma):
     if isinstance(gamma, bool):
         raise TypeError(f"a scale must be a positive integer, got {gamma!r}")
     try:
-        g = operator.index(gamma)
+        gamma = operator.index(gamma)
     except TypeError:
         raise TypeError(f"a scale must be a positive integer, got {gamma!r}") from None
-    if g < 1:
-        raise ValueError(f"a scale must be a positive integer, got {g}")
-    return g
+    if gamma < 1:
+        raise ValueError(f"a scale must be a positive integer, got {gamma}")
+    return gamma
 
 
 def maxpool_forward(X, gamma):
@@ -81,21 +81,22 @@ def maxpool_forward(X, gamma):
     among equal maxima the first in row-major order wins (the element nearest
     the window's top row, then its left column).
     """
-    g = check_gamma(gamma)
+    gamma = check_gamma(gamma)
     if X.ndim != 4:
         raise ValueError(f"X must have shape (N, H, W, C), got shape {X.shape}")
     N, H, W, C = X.shape
-    if H % g or W % g:
-        raise ValueError(f"scale {g} does not divide the map: X has shape {tuple(X.shape)} "
+    if H % gamma or W % gamma:
+        raise ValueError(f"scale {gamma} does not divide the map: X has shape {tuple(X.shape)} "
                          f"(H={H}, W={W})")
-    if g == 1:
+    if gamma == 1:
         return X.copy(), MaxPoolCache(1, X.shape, None)
-    Hg, Wg = H // g, W // g
-    windows = X.reshape(N, Hg, g, Wg, g, C).transpose(0, 1, 3, 2, 4, 5).reshape(N, Hg, Wg, g * g, C)
+    Hg, Wg = H // gamma, W // gamma
+    windows = (X.reshape(N, Hg, gamma, Wg, gamma, C).transpose(0, 1, 3, 2, 4, 5)
+               .reshape(N, Hg, Wg, gamma * gamma, C))
     # argmax returns the first maximal entry, and the flattened window is in row-major order.
     idx = windows.argmax(axis=3)                                   # (N, Hg, Wg, C)
     X_g = windows.max(axis=3)
-    return X_g, MaxPoolCache(g, X.shape, idx)
+    return X_g, MaxPoolCache(gamma, X.shape, idx)
 
 
 def maxpool_backward(dX_g, cache: MaxPoolCache):
@@ -108,17 +109,17 @@ def maxpool_backward(dX_g, cache: MaxPoolCache):
     pass, so exactly one element per window and channel receives the
     gradient: the first maximum in row-major order. Returns a new array.
     """
-    g = cache.gamma
+    gamma = cache.gamma
     if dX_g.shape != _pooled_shape(cache):
         raise ValueError(f"dX_g must have shape {_pooled_shape(cache)}, got {dX_g.shape}")
-    if g == 1:
+    if gamma == 1:
         return dX_g.copy()
     xp = array_module(dX_g, cache.idx)
     N, H, W, C = cache.x_shape
-    Hg, Wg = H // g, W // g
-    winner = xp.arange(g * g)[:, None] == cache.idx[:, :, :, None, :]        # (N, Hg, Wg, γ², C)
+    Hg, Wg = H // gamma, W // gamma
+    winner = xp.arange(gamma * gamma)[:, None] == cache.idx[:, :, :, None, :]        # (N, Hg, Wg, γ², C)
     dwin = xp.where(winner, dX_g[:, :, :, None, :], xp.zeros((), dtype=dX_g.dtype))
-    return dwin.reshape(N, Hg, Wg, g, g, C).transpose(0, 1, 3, 2, 4, 5).reshape(N, H, W, C)
+    return dwin.reshape(N, Hg, Wg, gamma, gamma, C).transpose(0, 1, 3, 2, 4, 5).reshape(N, H, W, C)
 
 
 def _pooled_shape(cache):
@@ -145,15 +146,15 @@ def upsample_forward(S, gamma):
     ``Up[n,i,j] = S[n, ⌊i/γ⌋, ⌊j/γ⌋]``: every coarse value is repeated over
     its γ×γ block.
     """
-    g = check_gamma(gamma)
+    gamma = check_gamma(gamma)
     if S.ndim != 3:
         raise ValueError(f"S must have shape (N, h, w), got shape {S.shape}")
     xp = array_module(S)
     N, h, w = S.shape
-    if g == 1:
+    if gamma == 1:
         return S.copy(), UpsampleCache(1, S.shape)
-    Up = xp.broadcast_to(S[:, :, None, :, None], (N, h, g, w, g)).reshape(N, h * g, w * g)
-    return Up, UpsampleCache(g, S.shape)
+    Up = xp.broadcast_to(S[:, :, None, :, None], (N, h, gamma, w, gamma)).reshape(N, h * gamma, w * gamma)
+    return Up, UpsampleCache(gamma, S.shape)
 
 
 def upsample_backward(dUp, cache: UpsampleCache):
@@ -165,10 +166,10 @@ def upsample_backward(dUp, cache: UpsampleCache):
     gradient is the block sum: ``dS[n,I,J] = Σ_{0≤a,b<γ} dUp[n, γI+a, γJ+b]``.
     Returns a new array.
     """
-    g = cache.gamma
+    gamma = cache.gamma
     N, h, w = cache.s_shape
-    if dUp.shape != (N, h * g, w * g):
-        raise ValueError(f"dUp must have shape {(N, h * g, w * g)}, got {dUp.shape}")
-    if g == 1:
+    if dUp.shape != (N, h * gamma, w * gamma):
+        raise ValueError(f"dUp must have shape {(N, h * gamma, w * gamma)}, got {dUp.shape}")
+    if gamma == 1:
         return dUp.copy()
-    return dUp.reshape(N, h, g, w, g).sum(axis=(2, 4))
+    return dUp.reshape(N, h, gamma, w, gamma).sum(axis=(2, 4))

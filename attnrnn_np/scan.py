@@ -44,7 +44,6 @@ __all__ = [
     "SCHEDULES",
     "check_schedule",
     "diagonals",
-    "diagonal_order",
     "diagonal_lstm_forward",
     "diagonal_lstm_backward",
     "rot180",
@@ -62,20 +61,6 @@ def diagonals(H, W):
     diagonal t are (i, t − i) for rows i = lo … hi.
     """
     return [(max(0, t - W + 1), min(t, H - 1)) for t in range(H + W - 1)]
-
-
-def diagonal_order(H, W):
-    """Raster indices ``i·W + j`` of all cells, diagonal by diagonal.
-
-    Returns ``(perm, offsets)``, Python lists: ``perm`` (H·W,) lists the cells of diagonal 0,
-    then diagonal 1, …, each in increasing row; cells of diagonal t occupy
-    ``perm[offsets[t]:offsets[t+1]]``.
-    """
-    perm, offsets = [], [0]
-    for t, (lo, hi) in enumerate(diagonals(H, W)):
-        perm.extend(i * W + (t - i) for i in range(lo, hi + 1))
-        offsets.append(len(perm))
-    return perm, offsets
 
 
 def rot180(a):

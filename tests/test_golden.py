@@ -100,7 +100,7 @@ def test_package_equals_the_oracle(xp, d, seed, normalize, schedule, recurrent):
     p = make_problem(d, seed, xp)
     A, cache = arnn_forward(p.X, p.params, p.q, normalize=normalize, schedule=schedule, recurrent=recurrent)
     A_ref, S_ref, h_ref = reference_arnn(p.X, p.params, p.q, normalize=normalize, recurrent=recurrent)
-    for name, got, want in (("h_fwd", cache.h_fwd, h_ref["fwd"]), ("h_bwd", cache.h_bwd, h_ref["bwd"]),
+    for name, got, want in (("h_fwd", cache.head.h[0], h_ref["fwd"]), ("h_bwd", cache.head.h[1], h_ref["bwd"]),
                             ("S", cache.S, S_ref), ("A", A, A_ref)):
         np.testing.assert_allclose(host(got), want, rtol=TOL, atol=TOL, err_msg=f"{name} {d}")
 

@@ -184,8 +184,8 @@ def test_single_scale_one_is_exactly_the_single_scale_layer(d, normalize, recurr
     np.testing.assert_array_equal(dX, dX_ref)
     if d.Q:
         np.testing.assert_array_equal(dq, dq_ref)
-    for key, g in grads_ref.items():
-        np.testing.assert_array_equal(grads["scale1." + key], g)
+    for key, grad in grads_ref.items():
+        np.testing.assert_array_equal(grads["scale1." + key], grad)
     assert not grads["comb.V"].any() and not grads["comb.c"].any()
 
 

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from attnrnn_np import arnn_backward, arnn_forward
-from attnrnn_np.scan import diagonal_lstm_backward, diagonal_lstm_forward, diagonal_order, diagonals
+from attnrnn_np.scan import diagonal_lstm_backward, diagonal_lstm_forward, diagonals
 from strategies import analytic_grads, assert_all_close, assert_close, dims, make_problem, normalizations, \
     scaled, seeds
 
@@ -24,21 +24,16 @@ sides = st.integers(1, 5)
 def test_diagonals_cover_the_map_once_in_dependency_order(H, W):
     diag = diagonals(H, W)
     assert len(diag) == H + W - 1  # the number of sequential steps
-    perm, offsets = diagonal_order(H, W)
-    assert sorted(perm) == list(range(H * W))
-    assert offsets[0] == 0 and offsets[-1] == H * W and len(offsets) == H + W
-    for t, (lo, hi) in enumerate(diag):
-        cells = [(r // W, r % W) for r in perm[offsets[t]:offsets[t + 1]]]
-        assert [i for i, _ in cells] == list(range(lo, hi + 1))
-        assert all(i + j == t and 0 <= j < W for i, j in cells)
-    # every cell comes after the cell above and the cell to its left
-    position = {r: n for n, r in enumerate(perm)}
-    for i in range(H):
-        for j in range(W):
-            if i > 0:
-                assert position[(i - 1) * W + j] < position[i * W + j]
-            if j > 0:
-                assert position[i * W + j - 1] < position[i * W + j]
+    order = [(t, i, t - i) for t, (lo, hi) in enumerate(diag) for i in range(lo, hi + 1)]
+    assert sorted((i, j) for _, i, j in order) == [(i, j) for i in range(H) for j in range(W)]
+    assert all(0 <= j < W for _, _, j in order)
+    # every cell's step comes after the steps of the cell above and the cell to its left
+    step = {(i, j): t for t, i, j in order}
+    for (i, j), t in step.items():
+        if i > 0:
+            assert step[i - 1, j] < t
+        if j > 0:
+            assert step[i, j - 1] < t
 
 
 def _forward_backward(p, **kwargs):

@@ -25,7 +25,7 @@ from ..validate import resolve_xp
 __all__ = ["sgd_momentum_step", "adam_step", "SGD", "Adam"]
 
 
-def _check_pair(params, grads):
+def _check_params_and_grads(params, grads):
     """Same keys, same shapes, one backend; name whatever disagrees."""
     missing = sorted(set(params) - set(grads))
     extra = sorted(set(grads) - set(params))
@@ -70,7 +70,7 @@ def sgd_momentum_step(params, grads, velocity, *, lr, momentum=0.9):
     With a constant η this is the same trajectory as the form
     v ← μ v − η g, θ ← θ + v.
     """
-    _check_pair(params, grads)
+    _check_params_and_grads(params, grads)
     for key, p in params.items():
         v = _slot(velocity, params, key)
         v *= momentum
@@ -111,7 +111,7 @@ def adam_step(params, grads, m, v, t, *, lr, beta1=0.9, beta2=0.999, eps=1e-8):
     The bias corrections undo the pull of the zero initial moments towards 0
     in the first steps. This is also what ``torch.optim.Adam`` computes.
     """
-    _check_pair(params, grads)
+    _check_params_and_grads(params, grads)
     t = int(t)
     if t < 1:
         raise ValueError(f"the Adam step number t counts from 1, got {t}")
