@@ -1,6 +1,6 @@
 """attnrnn_np: AttentionRNN (Khandelwal & Sigal, ICCV 2019) in NumPy/CuPy with manual backprop.
 
-The package root exports the public functions of SPEC §6 and the thin
+The package root exports the public functions of docs/model.md §7 and the thin
 stateful layer; everything else lives in one module per idea.
 """
 

@@ -1,4 +1,4 @@
-"""The single-scale AttentionRNN layer (SPEC §2, §3, §6).
+"""The single-scale AttentionRNN layer (docs/model.md §2, §3, §7).
 
 Composition of the pieces, in order::
 
@@ -57,7 +57,7 @@ class ARNNCache(NamedTuple):
 
 
 def arnn_param_keys(query_dim=0, prefix=""):
-    """The parameter keys of one ARNN, in canonical order (SPEC §2)."""
+    """The parameter keys of one ARNN, in canonical order (docs/model.md §2)."""
     keys = []
     for d in DIRECTIONS:
         keys += [f"{prefix}{d}.W_x", f"{prefix}{d}.b"]
@@ -89,7 +89,7 @@ def init_arnn_params(in_channels, hidden, *, query_dim=0, kernel_size=3, seed=0,
 
     Returns
     -------
-    params : dict of arrays with the keys of SPEC §2::
+    params : dict of arrays with the keys of docs/model.md §2::
 
         {d}.W_x (k, k, C, 4K)   {d}.b (4K,)   {d}.W_q (Q, 4K)   for d in fwd, bwd
         {d}.W_up (K, 4K)        {d}.W_left (K, 4K)
@@ -309,7 +309,7 @@ def arnn_forward(X, params, q=None, *, normalize="sigmoid", schedule="wavefront"
 
     Notes
     -----
-    SPEC §3::
+    docs/model.md §3::
 
         U_d = conv(X, d.W_x) + d.b + q·d.W_q
         G = U_fwd[i,j] + h[i−1,j]·W_up + h[i,j−1]·W_left;  LSTM cell, gates i, f, g, o

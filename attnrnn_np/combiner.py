@@ -1,6 +1,6 @@
 """The multi-scale combiner: a per-position, content-dependent mix of the scales' logits.
 
-SPEC §4: with n_s scales (SPEC writes this count S in the shape of
+docs/model.md §5: with n_s scales (docs/model.md writes this count n_s in the shape of
 ``comb.V``; here S is kept for the logits), every position reads its own
 feature column to decide how much each scale counts there::
 

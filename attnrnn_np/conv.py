@@ -1,7 +1,7 @@
 """The k×k "same" input-to-state convolution, by im2col and one GEMM.
 
 Cross-correlation with stride 1 and zero padding p = (k − 1)/2, channels
-last, exactly as SPEC §3 writes it:
+last, exactly as docs/model.md §3.1 writes it:
 
     U[n,i,j,:] = Σ_{a,b=0..k−1} Σ_c X[n, i+a−p, j+b−p, c] · W_x[a,b,c,:]
 

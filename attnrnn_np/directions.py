@@ -1,7 +1,7 @@
 """The two scan directions of AttentionRNN.
 
 ``fwd`` scans in raster order from the top-left corner. ``bwd`` scans in
-inverse-raster order from the bottom-right corner, exactly as SPEC §3 states
+inverse-raster order from the bottom-right corner, exactly as docs/model.md §3.3 states
 it: the same raster scan, with its own weights, on the map rotated by 180°,
 and the result rotated back::
 

@@ -1,4 +1,4 @@
-"""Applying an attention mask to a feature map (SPEC §5): gating and pooling.
+"""Applying an attention mask to a feature map (docs/model.md §6): gating and pooling.
 
 ::
 

@@ -1,4 +1,4 @@
-"""The multi-scale (block-wise) AttentionRNN (SPEC §4, §6).
+"""The multi-scale (block-wise) AttentionRNN (docs/model.md §5, §7).
 
 One ARNN per scale γ runs on X max-pooled by γ, so its sweep takes
 H/γ + W/γ − 1 sequential steps instead of H + W − 1; its logits are brought
@@ -85,7 +85,7 @@ def check_scales(scales):
 
 
 def multiscale_param_keys(scales, query_dim=0):
-    """The parameter keys of a multi-scale layer, in canonical order (SPEC §4)."""
+    """The parameter keys of a multi-scale layer, in canonical order (docs/model.md §5)."""
     keys = []
     for gamma in check_scales(scales):
         keys += arnn_param_keys(query_dim, scale_prefix(gamma))
@@ -197,7 +197,7 @@ def init_multiscale_params(in_channels, hidden, scales, *, query_dim=0, kernel_s
     -------
     params : dict of arrays::
 
-        scale{γ}.<ARNN key>   for every γ, shapes as in SPEC §2
+        scale{γ}.<ARNN key>   for every γ, shapes as in docs/model.md §2
         comb.V (C, n_s)       comb.c (n_s,)
 
     Notes
@@ -264,7 +264,7 @@ def multiscale_arnn_forward(X, params, q=None, *, scales, normalize="sigmoid", s
 
     Notes
     -----
-    SPEC §4::
+    docs/model.md §5::
 
         X_γ[n,I,J,c] = max_{0≤a,b<γ} X[n, γI+a, γJ+b, c]
         S_γ = ARNN_γ logits(X_γ, q);   Up_γ[n,i,j] = S_γ[n, ⌊i/γ⌋, ⌊j/γ⌋]

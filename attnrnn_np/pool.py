@@ -1,6 +1,6 @@
 """Changing the resolution of a map: non-overlapping max-pooling and nearest upsampling.
 
-The multi-scale layer (SPEC §4) runs an ARNN on a copy of X pooled by γ and
+The multi-scale layer (docs/model.md §5) runs an ARNN on a copy of X pooled by γ and
 brings its logits back to full size by repeating each one over its γ×γ
 block::
 

@@ -9,7 +9,7 @@ states equal to 0::
     h[i,j], c[i,j] = LSTMCell(G[i,j], c[i,j−1])
 
 A scan marked ``reverse`` runs in inverse raster order instead, from the
-bottom-right corner: by definition (SPEC §3) it is the same recurrence on
+bottom-right corner: by definition (docs/model.md §3.3) it is the same recurrence on
 the map rotated by 180°, rotated back, so in map coordinates its cells read
 the states below and to the right.
 

@@ -1,9 +1,9 @@
-"""The AttentionRNN layer of SPEC §3 in PyTorch, differentiated by autograd.
+"""The AttentionRNN layer of docs/model.md §3 in PyTorch, differentiated by autograd.
 
 An independent implementation of the same function as ``attnrnn_np``, for
 two uses: the float64 cross-check in ``tests/test_torch_oracle.py`` and the
 CPU baseline in ``benchmarks/bench_arnn.py``. It reads the same parameter
-dict (SPEC §2 key names and layouts), so one set of weights runs on both,
+dict (docs/model.md §2 key names and layouts), so one set of weights runs on both,
 and shares no code with ``attnrnn_np``.
 
 It is written the way a PyTorch user who cares about speed would write it,
@@ -37,7 +37,7 @@ DIRECTIONS = ("fwd", "bwd")
 
 
 def params_to_torch(params, *, dtype=None, requires_grad=True):
-    """Copy a dict of NumPy arrays (SPEC §2 keys) into leaf torch tensors."""
+    """Copy a dict of NumPy arrays (docs/model.md §2 keys) into leaf torch tensors."""
     out = {}
     for key, value in params.items():
         t = torch.as_tensor(value).clone()
@@ -67,14 +67,14 @@ def _ifog(w, K):
 
 
 def torch_arnn_forward(X, params, q=None, *, normalize="sigmoid"):
-    """AttentionRNN mask in PyTorch (SPEC §3), same function as ``arnn_forward``.
+    """AttentionRNN mask in PyTorch (docs/model.md §3), same function as ``arnn_forward``.
 
     Parameters
     ----------
     X : tensor (N, H, W, C)
         Channels last, as in ``attnrnn_np``.
     params : dict of tensors
-        SPEC §2 keys and shapes (``fwd.W_x`` (k, k, C, 4K), …, ``head.b`` (1,)).
+        docs/model.md §2 keys and shapes (``fwd.W_x`` (k, k, C, 4K), …, ``head.b`` (1,)).
     q : tensor (N, Q) or None
     normalize : {"sigmoid", "softmax"}
 

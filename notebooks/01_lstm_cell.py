@@ -140,7 +140,13 @@ assert diff < 1e-14
 #
 # The cache therefore holds three arrays: the activated gates `[i, f, g, o]`,
 # `c_prev`, and `tanh(c)`. `lstm_cell_backward` in `attnrnn_np/lstm_cell.py`
-# is these four steps, in this order.
+# computes exactly these products, in another order that needs fewer passes
+# over memory: first dc_tot (steps 1 and 2); then the activation derivatives
+# of all 4K columns at once from the stored outputs, a(1 − a) for the σ
+# blocks and 1 − a² for the g block, written as one expression
+# a ⊙ (m − a) + (1 − m) with a mask m that is 0 on the g block and 1
+# elsewhere; and last, each block multiplied by its gradient with respect to
+# the activated gate (dc_tot ⊙ g, dc_tot ⊙ c_prev, dc_tot ⊙ i, dh ⊙ tanh c).
 
 # %% [markdown]
 # ## Checking the derivation against finite differences
@@ -240,7 +246,11 @@ assert err_sigma < 1e-15 and err_tanh == 0.0
 for xv in (-745.0, -40.0, -20.0, 0.0, 20.0, 745.0):
     with np.errstate(over="ignore"):
         textbook = 1.0 / (1.0 + np.exp(-xv))
-    print(f"x = {xv:7.1f}   textbook σ = {textbook:.6e}   one-tanh σ = {sigmoid(np.array(xv)):.6e}")
+    one_tanh = 0.5 * (1.0 + np.tanh(xv / 2))
+    print(f"x = {xv:7.1f}   textbook σ = {textbook:.6e}   one-tanh σ = {one_tanh:.6e}   "
+          f"exp(−|x|) σ (nonlinear.sigmoid) = {sigmoid(np.array(xv)):.6e}")
+# the one-tanh form loses the tail; the exp(−|x|) form keeps it
+assert 0.5 * (1.0 + np.tanh(-20.0)) == 0.0 and float(sigmoid(np.array(-40.0))) > 4e-18
 
 # %% [markdown]
 # The derivatives used in step 4 come from the stored outputs. Plotted

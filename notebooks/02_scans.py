@@ -30,7 +30,7 @@
 # 2. how many sequential steps each needs;
 # 3. that both give the same numbers;
 # 4. the receptive field of one attention value, drawn from real gradients
-#    and compared with the rule in SPEC §3.
+#    and compared with the rule in docs/model.md §4.
 
 # %%
 import os
@@ -163,7 +163,8 @@ for side_len in (8, 16, 32):
 # ## Both schedules compute the same numbers
 #
 # `raster` is a plain double loop that reads like the equations; it is the
-# reference. `wavefront` gathers the cells of each diagonal, does one matrix
+# reference. `wavefront` reads the cells of each diagonal through a view of
+# the map (a slice of the cells in raster order, with step W − 1), does one matrix
 # product of `[h_up, h_left]` (L·N rows, 2K columns) against the stacked
 # `(2K, 4K)` weight `[W_up; W_left]`, and one LSTM-cell call per step. Here
 # both run D = 2 independent scans (as the layer does for its two
@@ -215,7 +216,7 @@ assert diff < 1e-12
 # parameters make improbable). We sum |dX| over channels and draw log₁₀ of
 # it; white cells are exactly zero.
 #
-# SPEC §3 states the rule. With p = (k − 1)/2, for `normalize="sigmoid"`,
+# docs/model.md §4 states the rule. With p = (k − 1)/2, for `normalize="sigmoid"`,
 # X[n, a, b] can influence A[n, i, j] only if
 #
 # $$(a \le i + p \ \text{and}\ b \le j + p) \quad\text{or}\quad (a \ge i - p \ \text{and}\ b \ge j - p).$$
@@ -295,7 +296,7 @@ assert np.array_equal(F_fwd[0] != 0, rule_fwd)
 assert np.array_equal(F_bwd[0] != 0, rule_bwd)
 assert np.array_equal(F_both[0] != 0, rule_fwd | rule_bwd)
 assert not F_both[1].any()  # the other sample of the batch is never touched
-print("k = 3: the non-zero gradients are exactly the SPEC §3 region, for each direction and for both")
+print("k = 3: the non-zero gradients are exactly the docs/model.md §4 region, for each direction and for both")
 
 fig, axes = plt.subplots(1, 4, figsize=(14, 3))
 show(axes[0], F_fwd[0], "fwd scan only (head.w[K:] = 0)", rule_fwd)
@@ -304,14 +305,14 @@ show(axes[2], F_both[0], "the layer: both directions", rule_fwd | rule_bwd)
 region_colors = ListedColormap(["white", "lightskyblue", "lightgreen", "plum"])
 axes[3].imshow(rule_fwd.astype(int) + 2 * rule_bwd.astype(int), cmap=region_colors, vmin=0, vmax=3)
 axes[3].plot(j0, i0, "k+", ms=10, mew=2)
-axes[3].set_title("SPEC §3 rule (k = 3): blue fwd, green bwd, violet both", fontsize=9)
+axes[3].set_title("docs/model.md §4 rule (k = 3): blue fwd, green bwd, violet both", fontsize=9)
 axes[3].set_xticks([])
 axes[3].set_yticks([])
 plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# Colour is log₁₀ of the gradient magnitude, the cyan line the SPEC region,
+# Colour is log₁₀ of the gradient magnitude, the cyan line the region of docs/model.md §4,
 # the cross the target cell (i, j) = (3, 6). The magnitudes fall off with
 # distance from the target (every step through a forget gate in (0, 1)
 # shrinks the carried gradient), but never reach exactly zero inside the

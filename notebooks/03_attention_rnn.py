@@ -17,7 +17,7 @@
 # # 3. The AttentionRNN layer: masks on a toy input, and what the query changes
 #
 # The layer turns a feature map X (N, H, W, C) and, optionally, a query
-# q (N, Q) into an attention mask A (N, H, W). In order (SPEC §3):
+# q (N, Q) into an attention mask A (N, H, W). In order (docs/model.md §3):
 #
 # 1. a k×k convolution of X, plus a bias and the query term q · W_q, gives
 #    the gate pre-activations `U` of each direction;
@@ -192,7 +192,7 @@ plt.show()
 # query were added only to the logits, S + q · w, the term would be the same
 # at every position, and a spatial softmax is unchanged by adding a constant
 # to all logits — that query would be invisible. Adding it inside the
-# nonlinear gates, before the recurrence, avoids this (SPEC fixes the
+# nonlinear gates, before the recurrence, avoids this (docs/model.md §3.1 fixes the
 # additive fusion; `docs/design_choices.md` lists the alternatives).
 #
 # With untrained weights, *how* the mask changes is arbitrary. Training

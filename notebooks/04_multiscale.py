@@ -6,6 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -16,7 +17,7 @@
 # # 4. The multi-scale (block-wise) AttentionRNN: scales, combiner, cost
 #
 # One sweep of the single-scale layer takes H + W − 1 sequential steps. The
-# multi-scale layer (SPEC §4) runs one ARNN per scale γ on X max-pooled by γ
+# multi-scale layer (docs/model.md §5) runs one ARNN per scale γ on X max-pooled by γ
 # (H/γ + W/γ − 1 steps each), upsamples each scale's logits back to H×W by
 # repetition, and mixes them with a per-position softmax over scales whose
 # weights β are read from X itself:
@@ -119,7 +120,7 @@ print("mean β per scale:", ", ".join(f"γ={g}: {m:.3f}" for g, m in zip(scales,
 #
 # With a single scale γ the combiner weight is exactly 1, so A[i, j] reads
 # only the pooled cell (⌊i/γ⌋, ⌊j/γ⌋) of the coarse ARNN. That cell's
-# receptive field on the pooled map is SPEC §3's rule (everything up-left of
+# receptive field on the pooled map is docs/model.md §4's rule (everything up-left of
 # it, plus the k×k margin, or everything down-right); on the full map it
 # becomes whole γ×γ blocks — of which only the element that won each max-pool
 # window carries a gradient. Below: the blocks that reach A[i, j] (light)

@@ -6,6 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -30,8 +31,8 @@
 # On the full task (32×32, three digits) every model first sits on a plateau
 # for several hundred steps (see `docs/learning.md`), too long for a
 # notebook; the small version gets past it in about a thousand cheap steps.
-# `attnrnn-np demo --out demo` trains the full task to over 90% in a few
-# minutes; the last cell shows that run's masks when its checkpoint is there.
+# `attnrnn-np demo --out demo_out` trains the full task to over 90% in about
+# 90 s on 2 cores; the last cell shows that run's masks when its checkpoint is there.
 
 # %%
 import time
@@ -148,14 +149,14 @@ plot_masks(test.X[worst], {"arnn": (A[worst], pred[worst])}, test.q[worst].argma
 # %% [markdown]
 # ## 5. The demo's models, if you have run the demo
 #
-# `attnrnn-np demo --out demo` (from the repository root) trains `arnn` and
+# `attnrnn-np demo --out demo_out` (from the repository root) trains `arnn` and
 # `local` for 2000 steps each on 20 000 images of the full task. If its
 # checkpoints are there, this cell shows their masks side by side on the
 # eight full-size test images of section 1.
 
 # %%
 full = tasks["mref"].test.batch(np.arange(8))
-demo = Path("../demo")
+demo = Path("../demo_out")
 runs = {m: demo / f"mref-{m}-seed0" / "checkpoint.npz" for m in ("arnn", "local")}
 if all(p.exists() for p in runs.values()):
     rows = {}

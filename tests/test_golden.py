@@ -1,4 +1,4 @@
-"""Golden forward values, from an independent cell-by-cell oracle written from SPEC §3.
+"""Golden forward values, from an independent cell-by-cell oracle written from docs/model.md §3.
 
 ``reference_arnn`` below is the obviously-correct path: plain loops over
 samples, rows and columns, straight from the equations, sharing no code with
@@ -14,7 +14,7 @@ right). It serves twice:
   random streams.
 
 The oracle's own conventions are checked against PyTorch's ``nn.LSTM`` (gate
-order i, f, g, o, SPEC §1) when torch is installed.
+order i, f, g, o, docs/model.md §1) when torch is installed.
 """
 
 import numpy as np
@@ -37,7 +37,7 @@ def _sigmoid(x):
 
 
 def reference_arnn(X, params, q=None, *, normalize="sigmoid", recurrent=True):
-    """SPEC §3, cell by cell, on the host. Returns ``(A, S, h)`` with h = {"fwd": ..., "bwd": ...}."""
+    """docs/model.md §3, cell by cell, on the host. Returns ``(A, S, h)`` with h = {"fwd": ..., "bwd": ...}."""
     X = host(X)
     P = {key: host(v) for key, v in params.items()}
     q = None if q is None else host(q)

@@ -1,4 +1,4 @@
-"""The multi-scale AttentionRNN (SPEC §4, §6) and the structure ablation through it.
+"""The multi-scale AttentionRNN (docs/model.md §5, §7) and the structure ablation through it.
 
 What is checked:
 
@@ -211,7 +211,7 @@ def block_rule(H, W, i, j, g, p, recurrent=True):
     """(H, W) bool: the positions (a, b) whose features can reach the scale-γ logit at (i, j).
 
     Position (a, b) lies in pooled cell (⌊a/γ⌋, ⌊b/γ⌋) and (i, j) reads the
-    pooled cell (I, J) = (⌊i/γ⌋, ⌊j/γ⌋). SPEC §3's rule on the pooled map:
+    pooled cell (I, J) = (⌊i/γ⌋, ⌊j/γ⌋). docs/model.md §4's rule on the pooled map:
     (a' ≤ I+p and b' ≤ J+p) or (a' ≥ I−p and b' ≥ J−p); the ablation's:
     |a' − I| ≤ p and |b' − J| ≤ p.
     """

@@ -113,7 +113,7 @@ def test_lstm_cell_with_no_upstream_gradient_is_zero(xp):
 
 
 def test_lstm_cell_gate_order_is_i_f_g_o(xp):
-    """With K = 1, gate blocks driven to saturation one by one show their roles (SPEC §1)."""
+    """With K = 1, gate blocks driven to saturation one by one show their roles (docs/model.md §1)."""
     big = 50.0
     c_prev = xp.asarray([[0.7]])
 
@@ -214,7 +214,7 @@ def test_directions_gradients(xp, seed, N, H, W, K, schedule, recurrent):
 
 
 def test_bwd_direction_is_the_raster_scan_of_the_rotated_map(xp):
-    """SPEC §3 literally: h_bwd = rot180(D_bwd(rot180(U_bwd))), with the bare D = 1 raster scan."""
+    """docs/model.md §3.3 literally: h_bwd = rot180(D_bwd(rot180(U_bwd))), with the bare D = 1 raster scan."""
     r = Draw(xp, 7)
     N, H, W, K = 2, 3, 5, 2
     U, W_up, W_left = r(2, N, H, W, 4 * K), r(2, K, 4 * K, scale=0.8), r(2, K, 4 * K, scale=0.8)

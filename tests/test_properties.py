@@ -1,4 +1,4 @@
-"""Properties of the layer that SPEC §3 and §6 promise, checked on drawn problems.
+"""Properties of the layer that docs/model.md §3, §4 and §7 promise, checked on drawn problems.
 
 - the mask lies in (0, 1) for "sigmoid" and is a distribution per sample for "softmax";
 - the inverse-raster direction is the raster scan run on the map rotated by 180°;
@@ -25,7 +25,7 @@ TOL = 1e-12
 
 
 # --------------------------------------------------------------------------
-# independent references (host NumPy, written from SPEC §3)
+# independent references (host NumPy, written from docs/model.md §3)
 # --------------------------------------------------------------------------
 
 def sigmoid(x):
@@ -33,7 +33,7 @@ def sigmoid(x):
 
 
 def input_to_state(X, params, q, d):
-    """U_d (N, H, W, 4K) by the SPEC §3 sum, zero outside the map, plus bias and query."""
+    """U_d (N, H, W, 4K) by the docs/model.md §3.1 sum, zero outside the map, plus bias and query."""
     U = conv_direct(X, params[f"{d}.W_x"], params[f"{d}.b"])
     if q is not None:
         U += (host(q) @ host(params[f"{d}.W_q"]))[:, None, None, :]

@@ -1,4 +1,4 @@
-"""The receptive field of SPEC §3, exactly.
+"""The receptive field of docs/model.md §4, exactly.
 
 With p = (k − 1)/2, X[n,a,b] can influence A[n,i,j] only if
 
@@ -45,7 +45,7 @@ schedules = st.sampled_from(["wavefront", "raster"])
 
 
 def spec_field(H, W, k, a, b, *, normalize="sigmoid", recurrent=True):
-    """Boolean (H, W): which A[n,i,j] SPEC §3 lets X[n,a,b] influence."""
+    """Boolean (H, W): which A[n,i,j] docs/model.md §4 lets X[n,a,b] influence."""
     p = (k - 1) // 2
     i, j = np.meshgrid(np.arange(H), np.arange(W), indexing="ij")
     if recurrent:
@@ -108,7 +108,7 @@ def _check_by_perturbation(xp, d, seed, **kwargs):
                 field[n] = spec_field(d.H, d.W, d.k, a, b, **_field_options(kwargs))
                 must_move = field & (np.abs(J[:, :, :, n, a, b, :] @ delta) > RESOLVABLE)
                 message = (f"moving X[{n},{a},{b}] with {d} {kwargs}:\nmoved\n{moved.astype(int)}\n"
-                           f"SPEC field\n{field.astype(int)}")
+                           f"documented field\n{field.astype(int)}")
                 assert not (moved & ~field).any(), "moved outside the field: " + message
                 assert (moved | ~must_move).all(), "did not move inside the field: " + message
 

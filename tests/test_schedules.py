@@ -1,6 +1,6 @@
 """The two scan schedules compute the same function: ``wavefront`` == ``raster``.
 
-``raster`` is the plain H·W loop that reads like SPEC §3; ``wavefront`` walks
+``raster`` is the plain H·W loop that reads like docs/model.md §3; ``wavefront`` walks
 the H + W − 1 anti-diagonals with packed cells. In float64 they must agree to
 1e-12 — forward and every gradient — on the whole layer, on the bare scan with
 D = 2 independent scans, and with the recurrence switched off.

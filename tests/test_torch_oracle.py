@@ -1,6 +1,6 @@
 """Cross-check against an independent PyTorch implementation differentiated by autograd.
 
-``benchmarks/torch_arnn.py`` computes the same layer (SPEC §3) from the same
+``benchmarks/torch_arnn.py`` computes the same layer (docs/model.md §3) from the same
 parameter dict, with its own convolution (``conv2d``), its own packing of the
 anti-diagonals (the 180° rotation folded into a gather index), gates in a
 different column order, and no hand-written gradient: autograd derives the

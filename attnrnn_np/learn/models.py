@@ -28,11 +28,11 @@ reproduced here, see docs/learning.md):
     convolution of F.
 ``arnn-ind``
     The AttentionRNN with its recurrence removed (``recurrent=False``): the
-    structure ablation. Parameters ``att.<ARNN key>`` (SPEC §2).
+    structure ablation. Parameters ``att.<ARNN key>`` (docs/model.md §2).
 ``arnn``
-    The AttentionRNN (SPEC §3), query fused additively into every gate.
+    The AttentionRNN (docs/model.md §3), query fused additively into every gate.
 ``arnn-ms``
-    The multi-scale AttentionRNN (SPEC §4) with scales (1, 2) on the 8×8 map.
+    The multi-scale AttentionRNN (docs/model.md §5) with scales (1, 2) on the 8×8 map.
 
 Query fusion in ``local``/``local-ctx``. A *linear* attention
 ``S = F·w + q·v + c`` cannot use the query: ``q·v`` is the same number at
@@ -43,7 +43,7 @@ MLP on ``[F[i,j], q]``: the query then decides which feature directions pass
 the ReLU at each position. Multiplicative fusion ``(F·W) ⊙ (q·V)`` is the
 common alternative; the ReLU layer was chosen because it is the same form
 (additive fusion inside a nonlinearity) the ARNN's gates use, so the two
-models differ only in structure. The ARNN uses the query through SPEC's
+models differ only in structure. The ARNN uses the query through the
 additive ``q·W_q`` inside its gates, which is inside the LSTM's
 nonlinearities and therefore not cancelled.
 
