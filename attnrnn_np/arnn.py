@@ -18,7 +18,7 @@ from .directions import DirectionsCache, directions_backward, directions_forward
 from .head import HeadCache, head_backward, head_forward
 from .normalize import NormalizeCache, check_normalize, normalize_backward, normalize_forward
 from .scan import check_schedule
-from .validate import check_finite, check_float_array, check_upstream, resolve_xp
+from .validate import check_dtype_name, check_finite, check_float_array, check_upstream, resolve_xp
 
 __all__ = [
     "DIRECTIONS",
@@ -108,7 +108,7 @@ def init_arnn_params(in_channels, hidden, *, query_dim=0, kernel_size=3, seed=0,
             raise ValueError(f"{name} must be >= {lo}, got {v}")
     if k % 2 == 0:
         raise ValueError(f"kernel_size must be odd for a 'same' convolution, got {k}")
-    dtype = _check_dtype_name(dtype)
+    dtype = check_dtype_name(dtype)
     xp = resolve_xp(xp)
     rng = host_rng(seed)
     params = {}
@@ -124,13 +124,6 @@ def init_arnn_params(in_channels, hidden, *, query_dim=0, kernel_size=3, seed=0,
     params["head.w"] = rng.normal(0.0, (2 * K) ** -0.5, (2 * K,))
     params["head.b"] = xp.zeros(1, dtype=dtype)
     return {key: xp.asarray(v, dtype=dtype) for key, v in params.items()}
-
-
-def _check_dtype_name(dtype):
-    name = getattr(dtype, "name", None) or getattr(dtype, "__name__", None) or str(dtype)
-    if name not in ("float32", "float64"):
-        raise TypeError(f"dtype must be float32 or float64, got {dtype!r}")
-    return name
 
 
 def arnn_dims(params, prefix=""):
@@ -154,9 +147,9 @@ def arnn_dims(params, prefix=""):
         if extra:
             parts.append(f"unexpected {extra}")
         raise KeyError(f"ARNN params with prefix {prefix!r}: " + "; ".join(parts))
-    dtypes = {params[key].dtype for key in expected}
     for key in sorted(expected):
         check_float_array(params[key], f"params[{key!r}]")
+    dtypes = {params[key].dtype for key in expected}
     if len(dtypes) > 1:
         raise TypeError(f"ARNN params mix dtypes {sorted(str(d) for d in dtypes)}; use one float dtype")
 

@@ -24,9 +24,9 @@ from typing import NamedTuple
 
 from .backend import array_module
 from .lstm_cell import lstm_cell_backward, lstm_cell_forward
-from .scan import diagonal_lstm_backward, diagonal_lstm_forward, rot180
+from .scan import diagonal_lstm_backward, diagonal_lstm_forward
 
-__all__ = ["DirectionsCache", "rot180", "directions_forward", "directions_backward"]
+__all__ = ["DirectionsCache", "directions_forward", "directions_backward"]
 
 REVERSE = (False, True)  # fwd: raster order; bwd: inverse raster order
 

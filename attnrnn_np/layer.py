@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .arnn import arnn_backward, arnn_forward, init_arnn_params
+from .arnn import arnn_backward, arnn_dims, arnn_forward, init_arnn_params
 from .backend import array_module
 
 __all__ = ["AttentionRNN"]
@@ -33,6 +33,7 @@ class AttentionRNN:
         if params is None:
             params = init_arnn_params(in_channels, hidden, query_dim=query_dim,
                                       kernel_size=kernel_size, seed=seed, dtype=dtype, xp=xp)
+        arnn_dims(params)  # names a missing key, a non-array or a wrong shape now, not at the first forward
         self.params = params
         self.normalize = normalize
         self.recurrent = recurrent
@@ -43,7 +44,7 @@ class AttentionRNN:
     def zero_grad(self):
         """Set every gradient to zero (arrays of the parameters' shapes)."""
         xp = array_module(*self.params.values())
-        self.grads = {k: xp.zeros_like(v) for k, v in self.params.items()}
+        self.grads = {key: xp.zeros_like(value) for key, value in self.params.items()}
 
     def forward(self, X, q=None):
         """Mask A (N, H, W) of X (N, H, W, C); keeps the cache for :meth:`backward`."""

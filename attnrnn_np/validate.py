@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from .backend import array_module, get_xp
 
-__all__ = ["check_float_array", "check_finite", "check_upstream", "resolve_xp"]
+__all__ = ["check_float_array", "check_finite", "check_upstream", "check_dtype_name", "resolve_xp"]
 
 
 def check_float_array(a, name):
     """Raise ``TypeError`` unless ``a`` is a float32/float64 NumPy or CuPy array."""
-    if a is None:
-        raise TypeError(f"{name} must be a float32 or float64 array, got None")
-    array_module(a)  # raises TypeError for lists and other non-arrays
+    if not (hasattr(a, "dtype") and hasattr(a, "shape")):  # None, a string, a number, a list
+        raise TypeError(f"{name} must be a float32 or float64 array, got {type(a).__name__}")
+    try:
+        array_module(a)
+    except TypeError as err:  # a list, a string, another library's array
+        raise TypeError(f"{name} must be a float32 or float64 array: {err}") from None
     if a.dtype.kind != "f" or a.dtype.itemsize not in (4, 8):
         dtype = getattr(a, "dtype", type(a).__name__)
         raise TypeError(f"{name} must be a float32 or float64 array, got dtype {dtype}")
@@ -51,3 +54,11 @@ def resolve_xp(xp):
     if name in ("numpy", "cupy"):
         return xp
     raise ValueError(f"xp must be numpy, cupy, 'numpy', 'cupy' or None, got {xp!r}")
+
+
+def check_dtype_name(dtype):
+    """``"float32"`` or ``"float64"`` from a name, a NumPy dtype or a type; ``TypeError`` otherwise."""
+    name = getattr(dtype, "name", None) or getattr(dtype, "__name__", None) or str(dtype)
+    if name not in ("float32", "float64"):
+        raise TypeError(f"dtype must be float32 or float64, got {dtype!r}")
+    return name

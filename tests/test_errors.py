@@ -10,8 +10,10 @@ and NaN or Inf in X or q (non-finite inputs are refused, not propagated).
 import numpy as np
 import pytest
 
-from attnrnn_np import AttentionRNN, arnn_backward, arnn_forward, init_arnn_params
+from attnrnn_np import (AttentionRNN, arnn_backward, arnn_forward, init_arnn_params, init_multiscale_params,
+                        multiscale_arnn_forward)
 from attnrnn_np.arnn import arnn_logits_forward
+from attnrnn_np.backend import array_module
 from strategies import Dims, needs_gpu
 
 C, K, Q = 3, 2, 2
@@ -166,6 +168,20 @@ def test_integer_param(problem):
     params["head.b"] = params["head.b"].astype("int64")
     with pytest.raises(TypeError, match=r"params\['head.b'\] must be a float32 or float64 array"):
         arnn_forward(X, params, q)
+
+
+@pytest.mark.parametrize("bad, kind", [("0.5", "str"), ([0.5], "list"), (0.5, "float"), (None, "NoneType")])
+def test_param_that_is_not_an_array_is_named(problem, bad, kind):
+    """A string or a list where an array belongs: a TypeError naming the key, not an AttributeError."""
+    X, params, q = problem
+    message = rf"params\['head.b'\] must be a float32 or float64 array, got {kind}"
+    with pytest.raises(TypeError, match=message):
+        arnn_forward(X, {**params, "head.b": bad}, q)
+    with pytest.raises(TypeError, match=message):
+        AttentionRNN(C, K, query_dim=Q, params={**params, "head.b": bad})
+    ms = init_multiscale_params(C, K, (1,), query_dim=Q, xp=array_module(X))
+    with pytest.raises(TypeError, match=rf"params\['comb.V'\] must be a float32 or float64 array, got {kind}"):
+        multiscale_arnn_forward(X, {**ms, "comb.V": bad}, q, scales=(1,))
 
 
 # ------------------------------------------------------------------ query

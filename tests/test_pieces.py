@@ -16,13 +16,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from attnrnn_np.conv import col2im, conv_same_backward, conv_same_forward, im2col
-from attnrnn_np.directions import directions_backward, directions_forward, rot180
+from attnrnn_np.directions import directions_backward, directions_forward
 from attnrnn_np.gradcheck import check_gradients, format_report
 from attnrnn_np.head import head_backward, head_forward
 from attnrnn_np.lstm_cell import lstm_cell_backward, lstm_cell_forward
 from attnrnn_np.nonlinear import sigmoid, sigmoid_backward, sigmoid_forward, tanh_backward, tanh_forward
 from attnrnn_np.normalize import normalize_backward, normalize_forward
-from attnrnn_np.scan import diagonal_lstm_backward, diagonal_lstm_forward
+from attnrnn_np.scan import diagonal_lstm_backward, diagonal_lstm_forward, rot180
 from strategies import assert_close, host, scaled, seeds
 
 EPS, RTOL, ATOL = 1e-5, 1e-6, 1e-8

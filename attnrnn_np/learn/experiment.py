@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from .models import MODELS
-from .tasks import TASKS, default_cache_dir, load_task
+from .tasks import TASKS, load_task, resolve_cache_dir
 from .train import TrainConfig, blas_threads, load_checkpoint, model_config, train
 
 __all__ = ["DEMO_MODELS", "DEMO_STEPS", "EXPERIMENT_STEPS", "EXPERIMENT_SEED", "EXPERIMENT_SEEDS", "run_many",
@@ -70,7 +70,7 @@ def run_many(configs, out, *, jobs=2, cache_dir="default"):
     The task data are generated (or read from the cache) once in this process
     before the workers start, so workers only read the cache.
     """
-    cache_dir = str(default_cache_dir()) if cache_dir == "default" else cache_dir
+    cache_dir = resolve_cache_dir(cache_dir)
     for key in sorted({(c.task, c.n_train, c.n_test, c.data_seed) for c in configs}):
         load_task(key[0], n_train=key[1], n_test=key[2], seed=key[3], cache_dir=cache_dir)
     Path(out).mkdir(parents=True, exist_ok=True)
@@ -87,7 +87,7 @@ def _masks_png(path, summaries, configs, *, n=8, cache_dir="default"):
 
     first = configs[0]
     data = load_task(first.task, n_train=first.n_train, n_test=first.n_test, seed=first.data_seed,
-                     cache_dir=str(default_cache_dir()) if cache_dir == "default" else cache_dir)
+                     cache_dir=resolve_cache_dir(cache_dir))
     b = data.test.batch(np.arange(n), dtype=first.dtype)
     rows = {}
     for summary, config in zip(summaries, configs):

@@ -3,10 +3,8 @@
 The CNN trunk and the classifier of the learning stack are built from these:
 a k×k "same" convolution with bias, ReLU, non-overlapping max-pooling, a
 linear (fully connected) layer and the softmax cross-entropy loss. The
-max-pooling pair is the multi-scale layer's, re-exported from
-:mod:`attnrnn_np.pool` (``maxpool_forward(X, gamma)``) so that the whole trunk
-can be imported from here. Each is a
-pure pair ``thing_forward(...) -> (out, cache)`` / ``thing_backward(dout,
+max-pooling pair is the multi-scale layer's, :mod:`attnrnn_np.pool`
+(``maxpool_forward(X, gamma)``). Each is a pure pair ``thing_forward(...) -> (out, cache)`` / ``thing_backward(dout,
 cache)`` with a named cache; backward never mutates its inputs and returns
 fresh gradients (it never accumulates). Layouts are channels last, as in the
 rest of the package: maps are (N, H, W, C).
@@ -24,21 +22,17 @@ from typing import NamedTuple
 
 from ..backend import array_module, host_rng
 from ..conv import ConvCache, conv_same_backward, conv_same_forward
-from ..pool import MaxPoolCache, maxpool_backward, maxpool_forward
-from ..validate import check_float_array, resolve_xp
+from ..validate import check_dtype_name, check_float_array, resolve_xp
 
 __all__ = [
     "Conv2dCache",
     "ReluCache",
-    "MaxPoolCache",
     "LinearCache",
     "SoftmaxCECache",
     "conv2d_forward",
     "conv2d_backward",
     "relu_forward",
     "relu_backward",
-    "maxpool_forward",
-    "maxpool_backward",
     "linear_forward",
     "linear_backward",
     "softmax_cross_entropy_forward",
@@ -319,7 +313,7 @@ def he_normal(shape, fan_in, *, rng=0, dtype="float64", xp=None):
         raise ValueError(f"fan_in must be >= 1, got {fan_in}")
     gen = host_rng(rng)
     w = gen.normal(0.0, (2.0 / int(fan_in)) ** 0.5, tuple(shape))
-    return resolve_xp(xp).asarray(w, dtype=_dtype_name(dtype))
+    return resolve_xp(xp).asarray(w, dtype=check_dtype_name(dtype))
 
 
 def init_conv2d(in_channels, out_channels, kernel_size=3, *, rng=0, dtype="float64", xp=None):
@@ -345,7 +339,7 @@ def init_conv2d(in_channels, out_channels, kernel_size=3, *, rng=0, dtype="float
     if k < 1 or k % 2 == 0:
         raise ValueError(f"kernel_size must be odd and >= 1 for a 'same' convolution, got {k}")
     W = he_normal((k, k, C, F), k * k * C, rng=rng, dtype=dtype, xp=xp)
-    return {"W": W, "b": resolve_xp(xp).zeros(F, dtype=_dtype_name(dtype))}
+    return {"W": W, "b": resolve_xp(xp).zeros(F, dtype=check_dtype_name(dtype))}
 
 
 def init_linear(in_features, out_features, *, rng=0, dtype="float64", xp=None):
@@ -359,11 +353,4 @@ def init_linear(in_features, out_features, *, rng=0, dtype="float64", xp=None):
     if D < 1 or F < 1:
         raise ValueError(f"feature counts must be >= 1, got in {D}, out {F}")
     W = he_normal((D, F), D, rng=rng, dtype=dtype, xp=xp)
-    return {"W": W, "b": resolve_xp(xp).zeros(F, dtype=_dtype_name(dtype))}
-
-
-def _dtype_name(dtype):
-    name = getattr(dtype, "name", None) or getattr(dtype, "__name__", None) or str(dtype)
-    if name not in ("float32", "float64"):
-        raise TypeError(f"dtype must be float32 or float64, got {dtype!r}")
-    return name
+    return {"W": W, "b": resolve_xp(xp).zeros(F, dtype=check_dtype_name(dtype))}

@@ -10,7 +10,7 @@ predicts the colour of the queried digit among M = 5 palette colours::
     z  = Σ_{i,j} A[n,i,j] · F[n,i,j,:]                        (N, 32)
     logits = z · cls.W + cls.b                                 (N, M)
 
-The attentions (the comparison of issue 5; the paper's own baselines are not
+The attentions compared (the paper's own baselines are not
 reproduced here, see docs/learning.md):
 
 ``none``
@@ -215,7 +215,7 @@ def _block_forward(X, W, b):
     the ReLU on the pooled map touches a quarter of the values, and the four
     strided window slices replace a transpose of the whole map. The gradient
     is also the same as the unfused chain's (:func:`attnrnn_np.learn.layers.relu_backward`
-    after :func:`attnrnn_np.learn.layers.maxpool_backward`): a window whose maximum is
+    after :func:`attnrnn_np.pool.maxpool_backward`): a window whose maximum is
     ≤ 0 passes nothing, otherwise its first maximum in row-major order (the
     same element the unfused max-pool picks among the positive values)
     receives it. tests/test_models.py checks both against the unfused layers.

@@ -1,15 +1,20 @@
-"""Writing files so that nothing is lost: atomic ``.npz`` saves, never pickle."""
+"""``.npz`` files that lose nothing and run nothing: atomic saves, pickle-free loads."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["save_npz_atomic"]
+__all__ = ["NpzError", "save_npz_atomic", "load_npz"]
+
+
+class NpzError(ValueError):
+    """A file that is not a readable ``.npz`` archive of plain arrays."""
 
 
 def save_npz_atomic(path, arrays, *, compress=False):
@@ -39,3 +44,26 @@ def save_npz_atomic(path, arrays, *, compress=False):
             os.unlink(tmp)
         raise
     return path
+
+
+def load_npz(path):
+    """Every array of the ``.npz`` archive at ``path``, as a dict, read with ``allow_pickle=False``.
+
+    Raises ``FileNotFoundError`` when there is no file, and :class:`NpzError`
+    when the file is not an ``.npz`` archive (a zip file) or is truncated,
+    corrupt or holds object arrays, which would need pickle to read and are
+    never loaded.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist")
+    with open(path, "rb") as f:
+        magic = f.read(4)
+    if magic not in (b"PK\x03\x04", b"PK\x05\x06"):  # a zip archive's first record, or an empty one
+        raise NpzError(f"{path} is not an .npz archive")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            return {key: f[key] for key in f.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as err:
+        raise NpzError(f"{path} is a truncated or corrupt .npz archive, or holds object arrays "
+                       f"({type(err).__name__}: {err})") from err

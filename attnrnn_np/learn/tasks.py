@@ -47,14 +47,13 @@ import hashlib
 import json
 import os
 import warnings
-import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
-from .safe_npz import save_npz_atomic
+from .safe_npz import load_npz, save_npz_atomic
 from ..validate import resolve_xp
 
 __all__ = [
@@ -79,6 +78,7 @@ __all__ = [
     "load_task",
     "cache_path",
     "default_cache_dir",
+    "resolve_cache_dir",
 ]
 
 TASKS = ("mref", "mdist", "mbg")
@@ -663,6 +663,11 @@ def default_cache_dir():
     return Path(base) / "attnrnn_np" / "tasks"
 
 
+def resolve_cache_dir(cache_dir):
+    """``"default"`` -> :func:`default_cache_dir`; ``None`` (no cache) and paths pass through."""
+    return default_cache_dir() if cache_dir == "default" else cache_dir
+
+
 def _cache_key(config, n_train, n_test, seed, backgrounds):
     key = {"format_version": FORMAT_VERSION, **config.key(), "n_train": int(n_train),
            "n_test": int(n_test), "seed": int(seed)}
@@ -681,14 +686,14 @@ def cache_path(cache_dir, key):
 def _read_cache(path, key):
     """The two splits stored at ``path`` if it holds exactly ``key``'s data, else None (with a warning)."""
     try:
-        with np.load(path, allow_pickle=False) as f:
-            stored = json.loads(str(f["key"]))
-            if stored != key:
-                warnings.warn(f"task cache {path} holds other parameters; regenerating it", stacklevel=3)
-                return None
-            return tuple(TaskSplit(**{name: f[f"{split}_{name}"] for name in _SPLIT_FIELDS})
-                         for split in ("train", "test"))
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as err:
+        f = load_npz(path)
+        stored = json.loads(str(f["key"]))
+        if stored != key:
+            warnings.warn(f"task cache {path} holds other parameters; regenerating it", stacklevel=3)
+            return None
+        return tuple(TaskSplit(**{name: f[f"{split}_{name}"] for name in _SPLIT_FIELDS})
+                     for split in ("train", "test"))
+    except (OSError, ValueError, KeyError) as err:  # NpzError is a ValueError
         warnings.warn(f"task cache {path} is unreadable ({type(err).__name__}: {err}); regenerating it",
                       stacklevel=3)
         return None

@@ -38,9 +38,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
 import time
-import zipfile
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Callable, NamedTuple
@@ -48,12 +46,12 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from ..backend import get_xp, to_numpy
-from .safe_npz import save_npz_atomic
+from .safe_npz import NpzError, load_npz, save_npz_atomic
 from .metrics import accuracy, attention_correctness
 from .models import ModelConfig, init_model, model_backward, model_forward
 from .layers import softmax_cross_entropy_backward, softmax_cross_entropy_forward
 from .optim import Adam
-from .tasks import N_CLASSES, PALETTE, TaskData, default_cache_dir, load_task
+from .tasks import N_CLASSES, PALETTE, TaskData, load_task, resolve_cache_dir
 
 __all__ = ["FORMAT", "TrainConfig", "CheckpointError", "NonFiniteLossError", "TrainResult",
            "RunState", "fresh_state", "train", "evaluate", "save_checkpoint", "load_checkpoint", "model_config",
@@ -222,13 +220,12 @@ def load_checkpoint(path, *, expect: TrainConfig | None = None, xp=None):
     """
     path = Path(path)
     xp = np if xp is None else xp
-    if not path.exists():
-        raise CheckpointError(f"checkpoint {path} does not exist")
     try:
-        with np.load(path, allow_pickle=False) as f:
-            data = {k: f[k] for k in f.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as err:
-        raise CheckpointError(f"checkpoint {path} is unreadable or corrupt ({type(err).__name__}: {err})") from err
+        data = load_npz(path)
+    except FileNotFoundError:
+        raise CheckpointError(f"checkpoint {path} does not exist") from None
+    except (OSError, NpzError) as err:
+        raise CheckpointError(f"checkpoint {path} cannot be read: {err}") from err
     for key in ("format", "config", "step", "rng", "order", "history", "opt.t"):
         if key not in data:
             raise CheckpointError(f"checkpoint {path} lacks {key!r}; it is not an attnrnn-np training checkpoint")
@@ -374,7 +371,7 @@ def train(config: TrainConfig, *, data: TaskData | None = None, out=None, resume
     xp = get_xp(config.backend)
     if data is None:
         data = load_task(config.task, n_train=config.n_train, n_test=config.n_test, seed=config.data_seed,
-                         cache_dir=default_cache_dir() if cache_dir == "default" else cache_dir)
+                         cache_dir=resolve_cache_dir(cache_dir))
     if len(data.train) != config.n_train or len(data.test) != config.n_test:
         raise ValueError(f"data has {len(data.train)}/{len(data.test)} train/test images, "
                          f"the configuration says {config.n_train}/{config.n_test}")

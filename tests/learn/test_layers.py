@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 
 from attnrnn_np.gradcheck import check_gradients, format_report
 from attnrnn_np.learn.layers import (conv2d_backward, conv2d_forward, he_normal, init_conv2d, init_linear,
-                           linear_backward, linear_forward, maxpool_backward, maxpool_forward,
-                           relu_backward, relu_forward, softmax_cross_entropy_backward,
-                           softmax_cross_entropy_forward)
+                                     linear_backward, linear_forward, relu_backward, relu_forward,
+                                     softmax_cross_entropy_backward, softmax_cross_entropy_forward)
+from attnrnn_np.pool import maxpool_backward, maxpool_forward
 from strategies import conv_direct, host, seeds
 
 EPS, RTOL, ATOL = 1e-5, 1e-6, 1e-8

@@ -99,10 +99,15 @@ def test_corrupt_truncated_or_foreign_checkpoints_give_clear_errors(data, tmp_pa
     good = tmp_path / "checkpoint.npz"
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"not a zip file at all")
-    with pytest.raises(CheckpointError, match="unreadable or corrupt"):
+    with pytest.raises(CheckpointError, match="is not an .npz archive") as err:
+        load_checkpoint(bad)
+    assert "pickle" not in str(err.value)  # never points at the unsafe option
+    np.save(bad.with_suffix(".npy"), np.zeros(3))
+    bad.write_bytes(bad.with_suffix(".npy").read_bytes())  # a plain .npy under an .npz name
+    with pytest.raises(CheckpointError, match="is not an .npz archive"):
         load_checkpoint(bad)
     bad.write_bytes(good.read_bytes()[: len(good.read_bytes()) // 2])
-    with pytest.raises(CheckpointError, match="corrupt"):
+    with pytest.raises(CheckpointError, match="truncated or corrupt"):
         load_checkpoint(bad)
     with pytest.raises(CheckpointError, match="does not exist"):
         load_checkpoint(tmp_path / "missing.npz")
@@ -146,7 +151,8 @@ def test_cli_train_resume_demo_and_experiment(tmp_path, capsys):
     assert summary["steps"] == 3 and [r["step"] for r in summary["history"]][-1] == 3
     assert main(["train", "--model", "local", "--steps", "3", "--out", str(out), "--quiet",
                  "--resume", str(out / "checkpoint.npz"), *common]) == 1
-    assert "belongs to another run" in capsys.readouterr().err
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("attnrnn-np: error: checkpoint ") and "belongs to another run" in err
 
     assert main(["demo", "--steps", "2", "--jobs", "1", "--out", str(tmp_path / "demo"), *common]) == 0
     metrics = json.loads((tmp_path / "demo" / "metrics.json").read_text())
@@ -156,11 +162,13 @@ def test_cli_train_resume_demo_and_experiment(tmp_path, capsys):
     assert (tmp_path / "demo" / "masks.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     assert main(["experiment", "--steps", "1", "--jobs", "1", "--tasks", "mref", "mdist", "--models", "none",
-                 "arnn-ms", "--out", str(tmp_path / "ex"), *common]) == 0
+                 "arnn-ms", "--seeds", "2", "--out", str(tmp_path / "ex"), *common]) == 0
     table = (tmp_path / "ex" / "table.md").read_text()
-    assert "| arnn-ms |" in table and "MDIST accuracy" in table
-    runs = json.loads((tmp_path / "ex" / "table.json").read_text())["runs"]
-    assert {(r["task"], r["model"]) for r in runs} == {(t, m) for t in ("mref", "mdist") for m in ("none", "arnn-ms")}
+    assert "| arnn-ms |" in table and "MDIST accuracy" in table and "mean (min–max) over the 2 seeds" in table
+    stored = json.loads((tmp_path / "ex" / "table.json").read_text())
+    assert stored["seeds"] == [0, 1]
+    assert sorted((r["task"], r["model"], r["seed"]) for r in stored["runs"]) == \
+        sorted((t, m, s) for t in ("mref", "mdist") for m in ("none", "arnn-ms") for s in (0, 1))
 
 
 def test_learning_stack_imports_no_matplotlib():
