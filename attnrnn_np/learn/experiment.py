@@ -154,8 +154,8 @@ def experiment_table(summaries, *, tasks=TASKS, models=MODELS):
     return "\n".join(lines) + "\n"
 
 
-def run_experiment(out, *, steps=EXPERIMENT_STEPS, seed=EXPERIMENT_SEED, seeds=1, tasks=TASKS, models=MODELS,
-                   jobs=2, cache_dir="default", log=print, **overrides):
+def run_experiment(out, *, steps=EXPERIMENT_STEPS, seed=EXPERIMENT_SEED, seeds=EXPERIMENT_SEEDS, tasks=TASKS,
+                   models=MODELS, jobs=2, cache_dir="default", log=print, **overrides):
     """Every model on every task with seeds ``seed, ..., seed + seeds − 1``; write ``table.md`` and ``table.json``.
 
     The runs go ``jobs`` at a time, one process each with one BLAS thread

@@ -154,8 +154,8 @@ def relu_backward(dy, cache: ReluCache):
 # --------------------------------------------------------------------------- linear
 
 class LinearCache(NamedTuple):
-    x: object  # (..., D) input
-    W: object  # (D, F) weights
+    x: object  # (..., I) input
+    W: object  # (I, O) weights
 
 
 def linear_forward(x, W, b):
@@ -163,27 +163,27 @@ def linear_forward(x, W, b):
 
     Parameters
     ----------
-    x : array (..., D)
-        Usually (N, D); any leading axes are treated as a batch, so the same
-        layer applies per position to a map (N, H, W, D).
-    W : array (D, F)
-    b : array (F,)
+    x : array (..., I)
+        Usually (N, I); any leading axes are treated as a batch, so the same
+        layer applies per position to a map (N, H, W, I).
+    W : array (I, O)
+    b : array (O,)
 
     Returns
     -------
-    y : array (..., F)
+    y : array (..., O)
     cache : LinearCache
 
     Notes
     -----
-    ``y[..., f] = Σ_d x[..., d] · W[d, f] + b[f]``.
+    ``y[..., o] = Σ_i x[..., i] · W[i, o] + b[o]`` (I inputs, O outputs).
     """
     array_module(x, W, b)
     check_float_array(x, "x")
     check_float_array(W, "W")
     check_float_array(b, "b")
     if W.ndim != 2 or x.ndim < 1 or x.shape[-1] != W.shape[0]:
-        raise ValueError(f"x (..., D) and W (D, F) disagree: x {x.shape}, W {W.shape}")
+        raise ValueError(f"x (..., I) and W (I, O) disagree: x {x.shape}, W {W.shape}")
     if b.shape != (W.shape[1],):
         raise ValueError(f"b must have shape ({W.shape[1]},) to match W {W.shape}, got {b.shape}")
     return x @ W + b, LinearCache(x, W)
@@ -194,24 +194,24 @@ def linear_backward(dy, cache: LinearCache):
 
     Parameters
     ----------
-    dy : array (..., F)
+    dy : array (..., O)
 
     Returns
     -------
-    dx : array (..., D)
-    dW : array (D, F)
-    db : array (F,)
+    dx : array (..., I)
+    dW : array (I, O)
+    db : array (O,)
 
     Notes
     -----
-    With the leading axes flattened into M rows, x (M, D) and dy (M, F)::
+    With the leading axes flattened into R rows, x (R, I) and dy (R, O)::
 
         dx = dy · Wᵀ        dW = xᵀ · dy        db = Σ_rows dy
     """
-    x, W = cache
-    D, F = W.shape
-    x2 = x.reshape(-1, D)     # (M, D)
-    dy2 = dy.reshape(-1, F)   # (M, F)
+    x, W = cache.x, cache.W
+    I, O = W.shape
+    x2 = x.reshape(-1, I)     # (R, I)
+    dy2 = dy.reshape(-1, O)   # (R, O)
     return dy @ W.T, x2.T @ dy2, dy2.sum(axis=0)
 
 
@@ -282,7 +282,7 @@ def softmax_cross_entropy_backward(dloss, cache: SoftmaxCECache):
     ``dlogits[n,j] = dloss · (p[n,j] − [j = labels[n]]) / N``.
     """
     xp = array_module(cache.probs)
-    probs, labels = cache
+    probs, labels = cache.probs, cache.labels
     N = probs.shape[0]
     dlogits = probs.copy()
     dlogits[xp.arange(N), labels] -= 1.0
@@ -347,10 +347,10 @@ def init_linear(in_features, out_features, *, rng=0, dtype="float64", xp=None):
 
     Returns
     -------
-    dict with ``"W"`` (D, F) drawn from N(0, 2/D) and ``"b"`` (F,) zeros.
+    dict with ``"W"`` (I, O) drawn from N(0, 2/I) and ``"b"`` (O,) zeros.
     """
-    D, F = int(in_features), int(out_features)
-    if D < 1 or F < 1:
-        raise ValueError(f"feature counts must be >= 1, got in {D}, out {F}")
-    W = he_normal((D, F), D, rng=rng, dtype=dtype, xp=xp)
-    return {"W": W, "b": resolve_xp(xp).zeros(F, dtype=check_dtype_name(dtype))}
+    I, O = int(in_features), int(out_features)
+    if I < 1 or O < 1:
+        raise ValueError(f"feature counts must be >= 1, got in {I}, out {O}")
+    W = he_normal((I, O), I, rng=rng, dtype=dtype, xp=xp)
+    return {"W": W, "b": resolve_xp(xp).zeros(O, dtype=check_dtype_name(dtype))}
