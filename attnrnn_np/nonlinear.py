@@ -1,6 +1,6 @@
 """Numerically stable elementwise nonlinearities, as forward/backward pairs.
 
-The sigmoid is evaluated with the exponential of −|x| only,
+The sigmoid is evaluated with the exponential ``exp(−|x|)`` only,
 
     σ(x) = 1 / (1 + e^{−x})        for x ≥ 0
     σ(x) = e^{x} / (1 + e^{x})     for x < 0,
@@ -8,7 +8,7 @@ The sigmoid is evaluated with the exponential of −|x| only,
 so it never overflows and keeps full relative precision in both tails
 (σ(−40) = 4.2e−18, not 0). The LSTM gates use the cheaper identity
 σ(x) = ½ (1 + tanh(x/2)) instead (see ``lstm_cell.gate_activations``), whose
-tails round to exactly 0 or 1 below |x| ≈ 37; the gates are only ever used
+tails round to exactly 0 or 1 beyond ``|x| ≈ 37``; the gates are only ever used
 in sums with O(1) terms, where that is below round-off.
 
 Derivatives are taken from the stored outputs:
