@@ -13,11 +13,10 @@ def check_float_array(a, name):
         raise TypeError(f"{name} must be a float32 or float64 array, got {type(a).__name__}")
     try:
         array_module(a)
-    except TypeError as err:  # a list, a string, another library's array
+    except TypeError as err:  # another library's array, e.g. a torch tensor
         raise TypeError(f"{name} must be a float32 or float64 array: {err}") from None
     if a.dtype.kind != "f" or a.dtype.itemsize not in (4, 8):
-        dtype = getattr(a, "dtype", type(a).__name__)
-        raise TypeError(f"{name} must be a float32 or float64 array, got dtype {dtype}")
+        raise TypeError(f"{name} must be a float32 or float64 array, got dtype {a.dtype}")
 
 
 def check_finite(a, name):
