@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .verify import command as verify_command
+
 __all__ = ["main"]
 
 
@@ -64,12 +66,15 @@ def main(argv=None):
     ex.add_argument("--seeds", type=int, default=EXPERIMENT_SEEDS,
                     help=f"seeds per (task, model), counted up from --seed (default {EXPERIMENT_SEEDS})")
     ex.add_argument("--jobs", type=int, default=2, help="runs trained at once, one process each (default 2)")
+    verify_command.add_parser(sub)
 
     args = parser.parse_args(argv)
     if args.command == "tour":
         from .tour import run_tour
 
         return run_tour(seed=args.seed, backend=args.backend)
+    if args.command == "verify":
+        return verify_command.run(args)
     if args.command == "train":
         return _train(args)
     if args.command == "demo":
