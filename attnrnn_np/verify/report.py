@@ -105,7 +105,7 @@ class TensorResult:
     shape: tuple
     passed: bool
     max_abs: float = float("nan")
-    max_rel: float = float("nan")   # max_abs / max(1e-300, max |want|)
+    max_rel: float = float("nan")   # max_abs / max |want|; nan when want is zero to tolerance
     mismatched: int = 0
     note: str = ""                  # e.g. "shape (2, 4, 5) instead of (2, 5, 4)"
 
@@ -200,12 +200,14 @@ def _compare(name, stage, got, want, tol):
     err = np.abs(got - want)
     scale = max(1.0, float(np.abs(want).max())) if want.size else 1.0
     bad = ~(err <= tol.atol * scale + tol.rtol * np.abs(want))          # NaN counts as a mismatch
-    max_abs = float(np.nanmax(err)) if want.size and not np.isnan(err).all() else 0.0
-    if np.isnan(err).any():
-        max_abs = float("nan")
+    finite = np.isfinite(err)
+    max_abs = float(err.max()) if want.size and finite.all() else (0.0 if not want.size else float("inf"))
     top = float(np.abs(want).max()) if want.size else 0.0
-    result = TensorResult(name, stage, want.shape, not bad.any(), max_abs, max_abs / max(top, 1e-300),
-                          int(bad.sum()))
+    # Relative to the largest entry; undefined for a tensor that is zero to
+    # within the absolute tolerance (e.g. the gradient of head.b under softmax).
+    max_rel = max_abs / top if top > tol.atol else float("nan")
+    result = TensorResult(name, stage, want.shape, not bad.any(), max_abs, max_rel, int(bad.sum()),
+                          "" if finite.all() else f"{int((~finite).sum())} entries NaN or infinite")
     return result, bad
 
 
@@ -519,7 +521,7 @@ def verify_installation(directory=SHIPPED_DIR):
 # --------------------------------------------------------------------------
 
 def _fmt(x):
-    return "nan" if x != x else f"{x:.1e}"
+    return "-" if x != x else f"{x:.1e}"
 
 
 def render(report: Report):
@@ -538,7 +540,7 @@ def render(report: Report):
         lines.append("")
         lines.append(f"{r.name}: {r.status}" + (f" — {r.message}" if r.message else ""))
         if r.status == "pass":
-            worst = max(t.max_rel for t in r.tensors)
+            worst = max((t.max_rel for t in r.tensors if t.max_rel == t.max_rel), default=0.0)
             lines[-1] += (f" ({len(r.tensors)} tensors, worst error {_fmt(worst)} of the tensor's "
                           f"largest entry)")
         elif r.tensors:
