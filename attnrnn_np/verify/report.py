@@ -60,7 +60,7 @@ class Tolerance(NamedTuple):
 # on these small maps; 1e-9 leaves seven orders of margin and no real bug
 # hides below it. float32: round-off is 6e-8 per operation, and a float32
 # candidate is compared with float64 values, so differences of 1e-6 are
-# normal; every bug of the catalogue moves some value by 1e-2 or more.
+# normal; every bug of the catalogue moves some value by 1e-3 or more.
 TOLERANCES = {
     "float64": Tolerance(rtol=1e-9, atol=1e-11),
     "float32": Tolerance(rtol=2e-4, atol=2e-5),
