@@ -252,6 +252,8 @@ def _locate(name, bad, got, want, problem_K):
     if len(index) == 4 and _kind(name) == "U":
         n, i, j, ch = index
         where = f"cell (n={n}, i={i}, j={j}), {_channel_text(name, ch, problem_K)}"
+        if d == "bwd":
+            where += ", the first wrong in inverse raster order"
     elif len(index) >= 3 and _kind(name) not in ("dq", "grads"):
         where = f"cell (n={index[0]}, i={index[1]}, j={index[2]})" + (
             f", channel {index[3]}" if len(index) == 4 else "")
