@@ -59,10 +59,10 @@ def _problem_names(args, parser):
     return names
 
 
-def _load_candidate(spec, parser):
-    module_name, sep, function = spec.rpartition(":")
+def _load_candidate(target, parser):
+    module_name, sep, function = target.rpartition(":")
     if not sep or not module_name or not function:
-        parser.error(f"--against needs MODULE:FUNCTION, got {spec!r}")
+        parser.error(f"--against needs MODULE:FUNCTION, got {target!r}")
     try:
         if module_name.endswith(".py"):
             path = Path(module_name)

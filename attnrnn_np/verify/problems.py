@@ -31,7 +31,7 @@ from ..backend import host_rng
 from ..multiscale import init_multiscale_params
 from .layout import to_torch_layout
 
-__all__ = ["Problem", "PROBLEM_SPECS", "problems", "problem_names"]
+__all__ = ["Problem", "PROBLEM_SIZES", "problems", "problem_names"]
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ class Problem:
 
 # name: (N, H, W, C, K, Q, k, normalize, scales). The order is the order of
 # the report and of the manifest; seeds are derived from the position.
-PROBLEM_SPECS = {
+PROBLEM_SIZES = {
     "k3-q3-sigmoid-4x5": (2, 4, 5, 3, 2, 3, 3, "sigmoid", None),
     "k3-q0-softmax-5x4": (2, 5, 4, 2, 3, 0, 3, "softmax", None),
     "k3-q2-softmax-4x4": (1, 4, 4, 3, 2, 2, 3, "softmax", None),
@@ -115,11 +115,11 @@ PARAM_NOISE = 0.5
 
 def problem_names():
     """The names of the fixed problems, in order."""
-    return list(PROBLEM_SPECS)
+    return list(PROBLEM_SIZES)
 
 
-def _make(index, name, spec):
-    N, H, W, C, K, Q, k, normalize, scales = spec
+def _make(index, name, sizes):
+    N, H, W, C, K, Q, k, normalize, scales = sizes
     seed = 1000 + index
     rng = host_rng([seed, 1])  # not the stream the initial parameters come from
     if scales is None:
@@ -154,9 +154,9 @@ def problems(names=None):
     """
     wanted = None if names is None else list(names)
     if wanted is not None:
-        unknown = [n for n in wanted if n not in PROBLEM_SPECS]
+        unknown = [n for n in wanted if n not in PROBLEM_SIZES]
         if unknown:
             raise KeyError(f"no problem named {', '.join(map(repr, unknown))}; "
-                           f"known: {', '.join(PROBLEM_SPECS)}")
-    return [_make(index, name, spec) for index, (name, spec) in enumerate(PROBLEM_SPECS.items())
+                           f"known: {', '.join(PROBLEM_SIZES)}")
+    return [_make(index, name, sizes) for index, (name, sizes) in enumerate(PROBLEM_SIZES.items())
             if wanted is None or name in wanted]
