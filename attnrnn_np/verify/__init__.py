@@ -18,7 +18,7 @@ not imported here, so this package never imports torch.
 from .catalogue import BUGS, STAGES, bug
 from .golden import load_golden, output_names, reference, write_golden
 from .layout import from_torch_layout, to_torch_layout
-from .problems import Problem, problem_names, problems
+from .problems import Problem, custom_problem, problem_names, problems
 from .report import TOLERANCES, Report, stage_of, verify, verify_installation, verify_npz
 from .trace import trace, trace_names
 
@@ -29,6 +29,7 @@ __all__ = [
     "Problem",
     "problems",
     "problem_names",
+    "custom_problem",
     "trace",
     "trace_names",
     "to_torch_layout",

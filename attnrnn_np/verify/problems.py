@@ -26,12 +26,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..arnn import init_arnn_params
+from ..arnn import arnn_dims, init_arnn_params
 from ..backend import host_rng
-from ..multiscale import init_multiscale_params
-from .layout import to_torch_layout
+from ..multiscale import check_scales, init_multiscale_params, multiscale_dims
+from .layout import host_array, to_torch_layout
 
-__all__ = ["Problem", "PROBLEM_SIZES", "problems", "problem_names"]
+__all__ = ["Problem", "PROBLEM_SIZES", "problems", "problem_names", "custom_problem"]
 
 
 @dataclass(frozen=True)
@@ -160,3 +160,40 @@ def problems(names=None):
                            f"known: {', '.join(PROBLEM_SIZES)}")
     return [_make(index, name, sizes) for index, (name, sizes) in enumerate(PROBLEM_SIZES.items())
             if wanted is None or name in wanted]
+
+
+def custom_problem(params, *, N=2, H=4, W=5, normalize="sigmoid", scales=None, seed=0, name="custom"):
+    """A problem around given parameters, e.g. a PyTorch module's own weights.
+
+    ``verify(candidate, [custom_problem(from_torch_layout(module.state_dict()))])``
+    then checks a candidate that runs the module as it is, with no weights
+    loaded: X, q and dA are drawn to fit the parameters' sizes.
+
+    Parameters
+    ----------
+    params : dict of arrays
+        This package's layout (docs/model.md §2, or §5 with ``scales``);
+        C, K, Q and k are read from the shapes. Cast to float64.
+    N, H, W : int
+        Sizes of the drawn map (every scale must divide H and W).
+    normalize : {"sigmoid", "softmax"}
+    scales : sequence of int or None
+    seed : int
+        For X (N, H, W, C), q (N, Q) and dA (N, H, W), standard normal draws.
+    name : str
+
+    Returns
+    -------
+    Problem
+    """
+    params = {key: host_array(v).astype(np.float64) for key, v in params.items()}
+    if scales is None:
+        dims = arnn_dims(params)
+    else:
+        scales = check_scales(scales)
+        dims = multiscale_dims(params, scales)[0]
+    rng = host_rng([seed, 2])
+    X = rng.normal(size=(N, H, W, dims.C))
+    q = rng.normal(size=(N, dims.Q)) if dims.Q else None
+    dA = rng.normal(size=(N, H, W))
+    return Problem(name, X, q, params, to_torch_layout(params), dA, normalize, scales)

@@ -108,3 +108,25 @@ def test_importing_the_kit_does_not_import_torch():
     code = "import sys, attnrnn_np.verify, attnrnn_np.cli; print('torch' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_a_module_with_its_own_weights_passes_through_from_torch_layout():
+    """No weights loaded: the problem is built around the module's state_dict."""
+    from attnrnn_np.verify import custom_problem
+
+    torch.manual_seed(0)
+    module = AttentionRNN(3, 2, Q=2, k=3, normalize="softmax").double()
+    mine = [custom_problem(from_torch_layout(module.state_dict()), H=3, W=5, normalize="softmax", name="mine")]
+
+    def run_module(p):
+        X = torch.tensor(p.X).permute(0, 3, 1, 2).requires_grad_()
+        q = torch.tensor(p.q).requires_grad_()
+        A = module(X, q)
+        module.zero_grad()
+        A.backward(torch.tensor(p.dA))
+        return {"A": A, "dX": X.grad.permute(0, 2, 3, 1), "dq": q.grad,
+                "grads": from_torch_layout({n: w.grad for n, w in module.named_parameters()})}
+
+    report = verify(run_module, mine)
+    assert report.passed, str(report)
+    assert len(report.results[0].tensors) == 3 + len(mine[0].params)

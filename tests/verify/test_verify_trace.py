@@ -89,3 +89,17 @@ def test_trace_refuses_what_the_layer_refuses():
     ms = next(p for p in PROBLEMS if p.scales == (1, 2, 4))
     with pytest.raises(KeyError):
         trace(ms.X, ms.params, ms.q, normalize="sigmoid", scales=(1, 2))
+
+
+def test_custom_problem_fits_the_given_parameters():
+    from attnrnn_np import init_multiscale_params
+    from attnrnn_np.verify import custom_problem, from_torch_layout, reference
+
+    p = PROBLEMS[0]
+    mine = custom_problem(from_torch_layout(p.torch_params), N=1, H=2, W=7, normalize="softmax")
+    assert mine.X.shape == (1, 2, 7, 3) and mine.q.shape == (1, 3) and mine.dA.shape == (1, 2, 7)
+    assert mine.dims["K"] == p.dims["K"] and reference(mine)["A"].sum() == pytest.approx(1.0)
+    ms = custom_problem(init_multiscale_params(2, 2, (1, 2)), H=4, W=2, scales=(1, 2))
+    assert ms.scales == (1, 2) and ms.q is None
+    with pytest.raises(KeyError):
+        custom_problem(init_multiscale_params(2, 2, (1, 2)))
