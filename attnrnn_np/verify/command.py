@@ -111,7 +111,10 @@ def run(args):
 
         if names is not None or args.dtype != "float64":
             parser.error("--self checks the shipped golden set in float64; it takes no --problems or --dtype")
-        report = verify_installation()
+        try:
+            report = verify_installation()
+        except FileNotFoundError as err:   # installed without its package data
+            parser.error(str(err))
     else:
         parser.error("say what to check: --against MODULE:FUNCTION, --npz DIR, --self, or golden --out DIR")
     print(report)

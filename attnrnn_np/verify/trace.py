@@ -29,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..arnn import DIRECTIONS, arnn_dims, check_inputs
+from ..backend import to_numpy
 from ..combiner import combiner_forward
 from ..conv import conv_same_forward
 from ..directions import directions_forward
@@ -116,11 +117,12 @@ def trace(X, params, q=None, *, normalize, scales=None):
 
     Parameters
     ----------
-    X : ndarray (N, H, W, C)
-        NumPy array, float32 or float64 (the parameters' dtype).
+    X : array (N, H, W, C)
+        float32 or float64 (the parameters' dtype). CuPy arrays are copied
+        to the host: this is a tool for looking inside, not for training.
     params : dict
         Single-scale (docs/model.md §2) or multi-scale (§5) parameters.
-    q : ndarray (N, Q) or None
+    q : array (N, Q) or None
     normalize : {"sigmoid", "softmax"}
     scales : sequence of int or None
         None for the single-scale layer.
@@ -128,7 +130,7 @@ def trace(X, params, q=None, *, normalize, scales=None):
     Returns
     -------
     dict of ndarray
-        The names of :func:`trace_names`, in that order (see the module
+        NumPy arrays, the names of :func:`trace_names`, in that order (see the module
         docstring for shapes). ``A`` equals ``arnn_forward``'s (or
         ``multiscale_arnn_forward``'s) mask bit for bit.
 
@@ -145,6 +147,8 @@ def trace(X, params, q=None, *, normalize, scales=None):
     ``S`` and ``A`` are exactly the layer's.
     """
     check_normalize(normalize)
+    X, q = to_numpy(X), to_numpy(q)
+    params = {key: to_numpy(v) for key, v in params.items()}
     if scales is None:
         out, S = _arnn_trace(X, params, q, "")
     else:
