@@ -34,7 +34,7 @@ from .layout import host_array, to_torch_layout
 __all__ = ["Problem", "PROBLEM_SIZES", "problems", "problem_names", "custom_problem"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Problem:
     """One fixed input to the layer.
 
@@ -78,8 +78,8 @@ class Problem:
         return dict(N=N, H=H, W=W, C=C, K=K, Q=Q, k=k)
 
     def astype(self, dtype):
-        """The same problem with every array cast to ``dtype`` (e.g. ``"float32"``)."""
-        cast = lambda a: None if a is None else np.asarray(a, dtype=dtype)  # noqa: E731
+        """The same problem with every array copied in ``dtype`` (e.g. ``"float32"``)."""
+        cast = lambda a: None if a is None else np.array(a, dtype=dtype)  # noqa: E731
         return replace(self, X=cast(self.X), q=cast(self.q), dA=cast(self.dA),
                        params={key: cast(v) for key, v in self.params.items()},
                        torch_params={key: cast(v) for key, v in self.torch_params.items()})
