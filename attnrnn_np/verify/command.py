@@ -90,6 +90,8 @@ def run(args):
     parser = args.verify_parser
     names = _problem_names(args, parser)
     if args.verify_command == "golden":
+        if args.against or args.npz or args.self_check:
+            parser.error("golden writes files; it takes none of --against, --npz, --self")
         from .golden import write_golden
         from .problems import problems
 

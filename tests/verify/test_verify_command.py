@@ -36,7 +36,7 @@ def _usage_error(capsys, argv, match):
         main(argv)
     assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1].startswith("attnrnn-np verify: error: ") and match in err[-1], err
+    assert err[-1].startswith("attnrnn-np verify") and ": error: " in err[-1] and match in err[-1], err
     assert not any("Traceback" in line for line in err)
 
 
@@ -63,6 +63,7 @@ def test_usage_errors_are_one_line_and_exit_2(candidates, capsys):
     _usage_error(capsys, ["verify", "--npz", str(candidates / "nowhere")], "no such folder")
     _usage_error(capsys, ["verify"], "say what to check")
     _usage_error(capsys, ["verify", "--self", "--dtype", "float32"], "--self")
+    _usage_error(capsys, ["verify", "--self", "golden", "--out", str(candidates / "g")], "golden writes files")
 
 
 def test_golden_then_npz_then_self(tmp_path, capsys):
