@@ -319,6 +319,13 @@ def _causes(div, problem, arrays):
             ruled_out |= {"gate-order", "sigmoid-candidate"}
             first = (["wrong-neighbour-h", "skew-offset", "wrong-neighbour-c"] if i == 0
                      else ["skew-offset", "wrong-neighbour-c", "wrong-neighbour-h"]) + ["flip-axis"]
+        # The gates read only h; c also reads the carried cell state. Right
+        # gates with a wrong c at the first wrong cell point at the carry.
+        c_name = div.tensor.replace("gates.", "c.")
+        if _kind(div.tensor) == "c":
+            first = ["wrong-neighbour-c"] + first
+        elif _kind(div.tensor) == "gates" and c_name in arrays:
+            ruled_out.add("wrong-neighbour-c")
     if div.stage == "U" and div.tensor in arrays:
         got, want = arrays[div.tensor]
         diff = got - want

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-SWITCHES = ("gate-order", "sigmoid-candidate", "wrong-neighbour-h", "skew-offset", "flip-axis",
-            "reverse-flag", "reverse-kernel", "head-halves", "softmax-axis", "forget-bias",
+SWITCHES = ("gate-order", "sigmoid-candidate", "wrong-neighbour-h", "wrong-neighbour-c", "skew-offset",
+            "flip-axis", "reverse-flag", "reverse-kernel", "head-halves", "softmax-axis", "forget-bias",
             "query-placement", "combiner-axis")
 
 
@@ -58,6 +58,8 @@ def _scan(U, W_up, W_left, query_term, bugs):
                     h_up = h[n, i - 1, j - 1] if i > 0 and j > 0 else zero
                 h_left = h[n, i, j - 1] if j > 0 else zero
                 c_left = c[n, i, j - 1] if j > 0 else zero
+                if "wrong-neighbour-c" in bugs:  # the cell state carried down instead of along the row
+                    c_left = c[n, i - 1, j] if i > 0 else zero
                 if "wrong-neighbour-h" in bugs:
                     h_up, h_left = h_left, h_up
                 G = U[n, i, j] + h_up @ W_up + h_left @ W_left

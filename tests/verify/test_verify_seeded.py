@@ -8,6 +8,8 @@ where the mistake first reads something different:
 - the gate order or the activation of g: the scan's very first cell;
 - the taps of h swapped: the second cell of row 0, (0, 1);
 - a skew off by one (h_up read one column too far left): the first cell of row 1, (1, 0);
+- the cell state carried from the cell above instead of the left: the
+  second cell of row 0, which loses its carry, (0, 1) (on one column, (1, 0));
 - a reverse direction flipped on one axis, or not at all: the bwd scan's
   first cell, the bottom-right corner, which then reads a neighbour.
 """
@@ -21,10 +23,6 @@ from loop_arnn import loop_candidate
 BY_NAME = {p.name: p for p in problems()}
 
 
-def _first_cell_fwd(p, cell):
-    return (0,) + cell
-
-
 def _corner_bwd(p):
     return (0, p.dims["H"] - 1, p.dims["W"] - 1)
 
@@ -35,6 +33,8 @@ SEEDED = {
     "sigmoid-candidate": (["k3-q0-sigmoid-3x3"], "scan.fwd", lambda p: (0, 0, 0)),
     "wrong-neighbour-h": (["k3-q3-sigmoid-4x5", "row-1x6"], "scan.fwd", lambda p: (0, 0, 1)),
     "skew-offset": (["k3-q3-sigmoid-4x5", "k1-q0-softmax-4x3"], "scan.fwd", lambda p: (0, 1, 0)),
+    "wrong-neighbour-c": (["k3-q0-softmax-5x4", "column-6x1"], "scan.fwd",
+                          lambda p: (0, 0, 1) if p.dims["W"] > 1 else (0, 1, 0)),
     "flip-axis": (["k3-q3-sigmoid-4x5", "k3-q0-softmax-5x4"], "scan.bwd", _corner_bwd),
     "reverse-flag": (["k3-q0-sigmoid-3x3"], "scan.bwd", _corner_bwd),
     "head-halves": (["k3-q3-sigmoid-4x5", "pixel-1x1"], "head", None),
@@ -52,6 +52,7 @@ INVISIBLE = {
     "softmax-axis": ["k3-q3-sigmoid-4x5", "row-1x6"],                 # sigmoid
     "combiner-axis": ["k3-q3-sigmoid-4x5"],                           # one scale
     "flip-axis": ["pixel-1x1", "column-6x1"],                         # one column: the row flip is the rotation
+    "wrong-neighbour-c": ["pixel-1x1"],                               # no neighbour at all
 }
 
 
@@ -85,7 +86,8 @@ def test_a_bug_is_invisible_where_the_checklist_says(name):
 
 
 def test_the_top_cause_is_the_bug_where_the_evidence_is_specific():
-    for name in ("gate-order", "sigmoid-candidate", "wrong-neighbour-h", "skew-offset", "reverse-kernel",
+    for name in ("gate-order", "sigmoid-candidate", "wrong-neighbour-h", "wrong-neighbour-c", "skew-offset",
+                 "reverse-kernel",
                  "forget-bias", "query-placement", "head-halves", "softmax-axis", "combiner-axis"):
         names = SEEDED[name][0][:1]
         (r,) = verify(loop_candidate(name), names).results
