@@ -32,7 +32,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .catalogue import BUGS, STAGES
-from .golden import SHIPPED_DIR, load_golden, output_names, reference
+from .golden import INPUT_NAMES, INPUT_PREFIXES, SHIPPED_DIR, load_golden, output_names, reference
 from .layout import host_array
 from .problems import problems as all_problems
 
@@ -460,6 +460,11 @@ def verify(candidate, problems=None, *, dtype="float64"):
     return Report(f"{module}:{source}" if module else source, name, results)
 
 
+def _is_input(name):
+    """True for the golden files' inputs (``X``, ``params.*``, …), which a dump may copy along."""
+    return name in INPUT_NAMES or name.startswith(INPUT_PREFIXES)
+
+
 def verify_npz(directory, problems=None, *, dtype="float64"):
     """Check results dumped by another program, one ``{problem name}.npz`` per problem.
 
@@ -495,8 +500,7 @@ def verify_npz(directory, problems=None, *, dtype="float64"):
             continue
         try:
             with np.load(path, allow_pickle=False) as f:
-                supplied = {key: f[key] for key in f.files
-                            if key not in ("X", "q", "dA") and not key.startswith(("params.", "torch_params.", "meta."))}
+                supplied = {key: f[key] for key in f.files if not _is_input(key)}
         except Exception as err:
             results.append(ProblemResult(p.name, "error", message=f"cannot read {path.name}: {err}"))
             continue

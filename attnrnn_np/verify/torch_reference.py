@@ -71,7 +71,7 @@ class Direction(nn.Module):
         N, H, W, _ = U.shape
         K = self.K
         zero = U.new_zeros(N, K)
-        gates, c, h = [[None] * W for _ in range(H)], [[None] * W for _ in range(H)], [[None] * W for _ in range(H)]
+        gates, c, h = ([[None] * W for _ in range(H)] for _ in range(3))   # [i][j] -> (N, ·) per cell
         for i in range(H):
             for j in range(W):
                 h_up = h[i - 1][j] if i > 0 else zero
