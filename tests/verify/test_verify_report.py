@@ -124,3 +124,17 @@ def test_the_text_names_problem_tensor_stage_cell_and_values():
     assert "first divergence: stage scan.bwd, c.bwd at cell (n=1, i=2, j=3)" in text
     assert "inverse raster order" in text and "channel 1" in text
     assert "likely causes (catalogue):" in text
+
+
+def test_the_docs_list_every_problem_and_every_catalogue_bug():
+    from pathlib import Path
+
+    from attnrnn_np.verify import BUGS, problem_names
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "verify.md").read_text()
+    assert all(f"| `{name}` |" in text for name in problem_names())
+    assert all(f"| `{b.name}` | {b.stage} |" in text for b in BUGS)
+    rtol, atol = TOLERANCES["float64"]
+    assert f"| float64 | {rtol:g} | {atol:g} |" in text
+    rtol, atol = TOLERANCES["float32"]
+    assert f"| float32 | {rtol:g} | {atol:g} |" in text
