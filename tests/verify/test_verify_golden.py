@@ -102,3 +102,14 @@ def test_verify_npz_reads_results_dumped_by_another_program(golden, tmp_path):
     assert first.status == "FAIL" and first.divergence.stage == "backward"
     assert first.divergence.tensor == "grads.head.b"
     assert missing.status == "missing" and not report.passed
+
+
+def test_the_shipped_manifest_is_what_write_golden_writes_today(tmp_path):
+    """A change of format or conventions must come with a regenerated shipped set.
+
+    (Only the manifest is compared byte for byte: the values in the .npz may
+    differ in the last bit on another machine's BLAS, which the installation
+    check tolerates.)
+    """
+    write_golden(tmp_path, problems(SHIPPED_PROBLEMS))
+    assert (tmp_path / "manifest.json").read_bytes() == (SHIPPED_DIR / "manifest.json").read_bytes()
