@@ -14,6 +14,8 @@ import math
 import sys
 from pathlib import Path
 
+from .verify import command as verify_command
+
 __all__ = ["main"]
 
 
@@ -126,6 +128,7 @@ def _build_parser():
                     help=f"seeds per (task, model), counted up from --seed (default {EXPERIMENT_SEEDS})")
     ex.add_argument("--jobs", type=_positive_int, default=2,
                     help="runs trained at once, one process each with one BLAS thread (default 2)")
+    verify_command.add_parser(sub)
     return parser
 
 
@@ -150,6 +153,8 @@ def main(argv=None):
         from .tour import run_tour
 
         return run_tour(seed=args.seed, backend=args.backend)
+    if args.command == "verify":
+        return verify_command.run(args)
     if args.command == "train":
         return _train(args)
     if args.command == "demo":
