@@ -61,7 +61,8 @@ BUGS = (
         "the first cell of row 0 agrees; the first wrong cell is (0, 1) or (1, 0) in scan order"),
     Bug("wrong-neighbour-c", "scan.fwd",
         "c carried from the cell above, c[i−1, j], instead of the cell to the left, c[i, j−1]",
-        "row 0 agrees (no cell above); the first wrong cell is in row 1"),
+        "gates agree at the first wrong cell but c does not: (0, 1), where row 0 loses its carry "
+        "from the left ((1, 0) on a one-column map)"),
     Bug("skew-offset", "scan.fwd",
         "row r of the skewed map shifted by r + 1 (or r − 1), so a cell reads another diagonal's states",
         "the first cell agrees; the first wrong cell is the first one that reads a neighbour"),
