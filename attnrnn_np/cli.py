@@ -64,8 +64,13 @@ def main(argv=None):
     ex.add_argument("--seeds", type=int, default=EXPERIMENT_SEEDS,
                     help=f"seeds per (task, model), counted up from --seed (default {EXPERIMENT_SEEDS})")
     ex.add_argument("--jobs", type=int, default=2, help="runs trained at once, one process each (default 2)")
+    from .course.command import add_parsers
+
+    add_parsers(sub)  # course init/grade, figures
 
     args = parser.parse_args(argv)
+    if hasattr(args, "handler"):
+        return args.handler(args)
     if args.command == "tour":
         from .tour import run_tour
 
