@@ -168,8 +168,9 @@ def _expect_array(where, name, got, shape, dtype):
 
 
 def _expect_close(where, name, got, want, *, hint, describe=None, want_is="finite differences",
-                  rtol=RTOL, atol=ATOL):
-    """Fail unless got ≈ want entry by entry; report the first wrong entry in C order."""
+                  rtol=RTOL, atol=ATOL, last=False):
+    """Fail unless got ≈ want entry by entry; report the first wrong entry in C order
+    (and the last one with ``last``: where a backward sweep, which runs in reverse, first went wrong)."""
     _expect_array(where, name, got, want.shape, want.dtype)
     if not np.all(np.isfinite(got)):
         idx = tuple(int(v) for v in np.argwhere(~np.isfinite(got))[0])
@@ -178,11 +179,14 @@ def _expect_close(where, name, got, want, *, hint, describe=None, want_is="finit
     err = np.abs(got - want)
     bad = (rel > rtol) & (err > atol)
     if bad.any():
-        idx = tuple(int(v) for v in np.argwhere(bad)[0])
-        _fail(where, f"{name} is wrong in {int(bad.sum())} of {bad.size} entries; largest error "
-                     f"{err.max():.2e} (relative {rel.max():.2e}).\n"
-                     f"  first wrong entry: {name}{list(idx)}{_at(describe, idx)} = {got[idx]:+.6e}, "
-                     f"{want_is} give {want[idx]:+.6e}", hint)
+        wrong = np.argwhere(bad)
+        text = (f"{name} is wrong in {int(bad.sum())} of {bad.size} entries; largest error "
+                f"{err.max():.2e} (relative {rel.max():.2e}).")
+        for which, row in (("first", wrong[0]), ("last", wrong[-1]))[:2 if last else 1]:
+            idx = tuple(int(v) for v in row)
+            text += (f"\n  {which} wrong entry: {name}{list(idx)}{_at(describe, idx)} = {got[idx]:+.6e}, "
+                     f"{want_is} give {want[idx]:+.6e}")
+        _fail(where, text, hint)
 
 
 def _at(describe, idx):
@@ -566,7 +570,8 @@ def _check_scan_gradients(where, s, forward, backward, hint):
             _expect_array(f"{where}: shapes", f"d{name}", dx, x.shape, x.dtype)
         for name, (x, dx) in pairs.items():
             _expect_close(f"{where}: gradient of {name} (H={U.shape[1]}, W={U.shape[2]})", f"d{name}", dx,
-                          _numgrad(f, x, dh), describe=_gate_map(U.shape[-1]) if name == "U" else None, hint=hint)
+                          _numgrad(f, x, dh), describe=_gate_map(U.shape[-1]) if name == "U" else None, hint=hint,
+                          last=name == "U")
 
 
 @check("raster_backward")
