@@ -884,7 +884,8 @@ def check_one_step_per_diagonal(s):
         module.lstm_cell_forward = original
     if len(calls) != 3 + 5 - 1:
         _fail("wavefront: H + W − 1 sequential steps", f"on a 3×5 map wavefront_scan_forward called "
-              f"lstm_cell_forward {len(calls)} times, not 3 + 5 − 1 = 7",
+              f"lstm_cell_forward {len(calls)} times, not 3 + 5 − 1 = 7 (the grader counts the calls to the "
+              "name lstm_cell_forward that scan.py imports at its top)",
               "call it once per anti-diagonal, on all the diagonal's cells at once (stack them on an axis)")
 
 

@@ -310,7 +310,7 @@ def receptive_field(path, *, seed=0, H=11, W=11, k=3):
 # trained masks: a shrunk MREF, both models briefly, from one seed
 # --------------------------------------------------------------------------
 
-def trained_masks(*, seed=0, steps=1200, n_train=4000, n_show=6):
+def trained_masks(*, seed=0, steps=1200, n_train=4000, n_test=200, n_show=6):
     """Train ``arnn`` and ``arnn-ind`` briefly on a shrunk MREF; their masks on test images.
 
     The recipe of notebook 05: a 16×16 canvas with two digits (a 4×4
@@ -322,13 +322,13 @@ def trained_masks(*, seed=0, steps=1200, n_train=4000, n_show=6):
     from ..learn.tasks import load_task
     from ..learn.train import TrainConfig, blas_threads, model_config, train
 
-    data = load_task("mref", n_train=n_train, n_test=200, seed=seed, cache_dir=None, canvas=16, n_digits=2,
+    data = load_task("mref", n_train=n_train, n_test=n_test, seed=seed, cache_dir=None, canvas=16, n_digits=2,
                      scale_min=1.0, scale_max=1.25)
     test = data.test.batch(np.arange(n_show))
     rows = {}
     for model in ("arnn", "arnn-ind"):
         config = TrainConfig(task="mref", model=model, steps=steps, batch_size=min(64, n_train), n_train=n_train,
-                             n_test=200, seed=seed, eval_every=steps)
+                             n_test=n_test, seed=seed, eval_every=steps)
         with blas_threads(1):
             result = train(config, data=data, progress=False)
         logits, A, _ = model_forward(result.state.params, test.X, test.q, model_config(config))
@@ -360,14 +360,14 @@ def masks_over_images(path, trained):
     images, rows, queries, labels, boxes = trained
     A, pred, accuracy = rows["arnn"]
     n = len(images)
-    fig = _figure(1.9 * n + 1.2, 2.5)
+    fig = _figure(1.9 * n + 1.2, 2.9)
     axes = fig.subplots(1, n)
     titles = [f"query {queries[m]} → {PALETTE_NAMES[pred[m]]} {'✓' if pred[m] == labels[m] else '✗'}"
               for m in range(n)]
     image = _overlay_row(fig, axes, images, A, boxes, titles, vmax=float(A.max()))
-    fig.colorbar(image, ax=list(axes), fraction=0.02, pad=0.02, label="mask weight A (softmax over 4×4 cells)")
-    fig.suptitle(f"arnn masks over test images (white box: the queried digit; test accuracy {accuracy:.2f})",
-                 fontsize=9)
+    fig.colorbar(image, ax=list(axes), fraction=0.02, pad=0.02, label="mask weight A")
+    fig.suptitle(f"arnn masks over test images: a softmax over the 4×4 attention cells (white box: the "
+                 f"queried digit; test accuracy {accuracy:.2f})", fontsize=9)
     return _save(fig, path)
 
 
@@ -393,11 +393,11 @@ def arnn_vs_arnn_ind(path, trained):
     return _save(fig, path)
 
 
-def write_figures(out, *, seed=0, steps=1200, n_train=4000):
+def write_figures(out, *, seed=0, steps=1200, n_train=4000, n_test=200):
     """Write every picture of :data:`FIGURES` into ``out``; returns their paths.
 
-    ``steps`` and ``n_train`` size the brief training behind the last two
-    pictures (the tests pass small values to stay fast).
+    ``steps``, ``n_train`` and ``n_test`` size the brief training behind the
+    last two pictures (the tests pass small values to stay fast).
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -405,7 +405,7 @@ def write_figures(out, *, seed=0, steps=1200, n_train=4000):
              scan_order(out / "scan_order.png"), wavefront_gif(out / "wavefront.gif"),
              backward_messages(out / "backward_messages.png"),
              receptive_field(out / "receptive_field.png", seed=seed)]
-    trained = trained_masks(seed=seed, steps=steps, n_train=n_train)
+    trained = trained_masks(seed=seed, steps=steps, n_train=n_train, n_test=n_test)
     paths += [masks_over_images(out / "masks_over_images.png", trained),
               arnn_vs_arnn_ind(out / "arnn_vs_arnn_ind.png", trained)]
     return paths

@@ -17,7 +17,7 @@ Image = pytest.importorskip("PIL.Image")
 @pytest.fixture(scope="module")
 def written(tmp_path_factory):
     out = tmp_path_factory.mktemp("figures")
-    paths = figures.write_figures(out, seed=0, steps=4, n_train=128)
+    paths = figures.write_figures(out, seed=0, steps=4, n_train=64, n_test=8)
     return out, paths
 
 
