@@ -124,15 +124,15 @@ def grade(package, names=None):
 def score_table(results):
     """The score table of :func:`grade`'s results: one line per exercise, checks passed and PASS/FAIL."""
     lines = [f"{'exercise':<18}{'checks':>8}  result", "-" * 36]
-    passed = 0
-    for name, checks in results.items():
-        ok = sum(1 for passed, _ in checks.values() if passed)
-        done = bool(checks) and ok == len(checks)
-        passed += done
+    exercises_passed = 0
+    for name, outcome in results.items():
+        ok = sum(1 for check_passed, _ in outcome.values() if check_passed)
+        done = bool(outcome) and ok == len(outcome)
+        exercises_passed += done
         tag = " (optional)" if EXERCISES[name].optional else ""
-        lines.append(f"{name:<18}{ok:>4}/{len(checks):<3}  {'PASS' if done else 'FAIL'}{tag}")
+        lines.append(f"{name:<18}{ok:>4}/{len(outcome):<3}  {'PASS' if done else 'FAIL'}{tag}")
     lines.append("-" * 36)
-    lines.append(f"{passed} of {len(results)} exercises pass")
+    lines.append(f"{exercises_passed} of {len(results)} exercises pass")
     return "\n".join(lines)
 
 

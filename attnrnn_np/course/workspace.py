@@ -70,7 +70,17 @@ def _stub(region):
     ex = EXERCISES[region["exercise"]]
     message = (f"exercise {ex.name} (exercises/{ex.statement}): {region['function']} is yours to write. "
                f"Hint: {region['hint']}")
-    return f"{region['indent']}raise NotImplementedError({message!r})"
+    chunks, line = [], ""
+    for word in message.split(" "):                 # one string literal per line of about 80 characters
+        if line and len(line) + len(word) > 80:
+            chunks.append(line + " ")
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    chunks.append(line)
+    indent = region["indent"]
+    body = "\n".join(f"{indent}    {chunk!r}" for chunk in chunks)
+    return f"{indent}raise NotImplementedError(\n{body}\n{indent})"
 
 
 def cut_solutions(source, exercises=None):
