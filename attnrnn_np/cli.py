@@ -14,6 +14,7 @@ import math
 import sys
 from pathlib import Path
 
+from .course import command as course_command
 from .verify import command as verify_command
 
 __all__ = ["main"]
@@ -129,6 +130,7 @@ def _build_parser():
     ex.add_argument("--jobs", type=_positive_int, default=2,
                     help="runs trained at once, one process each with one BLAS thread (default 2)")
     verify_command.add_parser(sub)
+    course_command.add_parsers(sub)  # course init/grade, figures
     return parser
 
 
@@ -149,6 +151,8 @@ def main(argv=None):
     parser = _build_parser()
     args = parser.parse_args(argv)
     _check_paths(parser, args)
+    if hasattr(args, "handler"):  # course and figures
+        return args.handler(args)
     if args.command == "tour":
         from .tour import run_tour
 
