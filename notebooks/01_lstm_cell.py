@@ -281,13 +281,35 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# ## What to take away
+# ## Try this
+#
+# Each needs a line or two changed in the cells above, then a re-run
+# (answers: `docs/answers.md`, section "Notebook 1").
+#
+# 1. Forget step 2's carried term: in the finite-difference check, call
+#    `lstm_cell_backward(dh, None, cache)` instead of
+#    `lstm_cell_backward(dh, dc, cache)` (the check still compares against
+#    both outputs, `[dh, dc]`). Which gradients fail, and which of the four
+#    gate blocks of `dG` are still right?
+# 2. Saturate the gates: draw `G` with a spread of 15 instead of 1.5 in the
+#    forward-pass cell. Does the gradient check still pass? Look at the
+#    relative errors it prints and at the size of the entries of `dG`.
+# 3. In the loop that prints the three forms of σ, add −36.0, −37.0, −38.0
+#    and −39.0 to the x values. From which x on does the one-tanh form
+#    return exactly 0, and why there?
+
+# %% [markdown]
+# ## Take-aways
 #
 # * The cell's backward is four elementwise steps; the only non-obvious one
 #   is step 2, where the gradient that reaches `c` through `h` is **added** to
 #   the gradient carried in from the right.
 # * All derivatives come from stored outputs: the cache keeps the gates,
 #   `c_prev` and `tanh(c)`, and never needs `G`.
+# * One `tanh` pass computes all four gates, since σ(x) = ½(1 + tanh(x/2));
+#   it is fast and never overflows, at the price of the relative accuracy of
+#   tiny sigmoid values, which the mask's own sigmoid keeps.
 # * The scan (notebook 2) wires `dG` into the neighbours: `dG · W_upᵀ` goes
 #   to the cell above, `dG · W_leftᵀ` and `dc_prev` to the cell on the left.
-#   The full derivation is in `docs/backward.md`.
+#   Notebook 2 derives and checks that wiring; `docs/backward.md` gives it in
+#   prose.

@@ -29,7 +29,10 @@
 #    at a time) — and the anti-diagonal "skew" of PixelRNN behind the second;
 # 2. how many sequential steps each needs;
 # 3. that both give the same numbers;
-# 4. the receptive field of one attention value, drawn from real gradients
+# 4. the scan's backward pass: derived, drawn as the messages the cells send
+#    each other, written as a raster loop, and checked against the package
+#    and against finite differences;
+# 5. the receptive field of one attention value, drawn from real gradients
 #    and compared with the rule in docs/model.md §4.
 
 # %%
@@ -47,7 +50,9 @@ import numpy as np
 from matplotlib.colors import ListedColormap
 
 from attnrnn_np import arnn_backward, arnn_forward, init_arnn_params
-from attnrnn_np.scan import diagonal_lstm_backward, diagonal_lstm_forward, diagonals
+from attnrnn_np.gradcheck import check_gradients, format_report
+from attnrnn_np.lstm_cell import lstm_cell_backward, lstm_cell_forward
+from attnrnn_np.scan import diagonal_lstm_backward, diagonal_lstm_forward, diagonals, rot180
 
 rng = np.random.default_rng(0)
 
@@ -206,6 +211,216 @@ print(f"layer: max difference over A, dX, dq and every parameter gradient = {dif
 assert diff < 1e-12
 
 # %% [markdown]
+# ## The backward pass of the scan, derived
+#
+# Notebook 1 gave the backward pass of one cell: from dh and dc of a cell,
+# `lstm_cell_backward` returns dG and dc_prev. The scan wires the cells
+# together, so what remains is the bookkeeping: which gradient reaches each
+# cell, and from where. Take one scan (one direction, one sample; the batch
+# only adds a sum over n) with
+#
+# $$G[i,j] = U[i,j] + h[i-1,j]\,W_\text{up} + h[i,j-1]\,W_\text{left}, \qquad
+#   h[i,j],\,c[i,j] = \text{LSTMCell}(G[i,j],\; c[i,j-1]).$$
+#
+# **Who reads the states of cell (i, j).** Its hidden state h[i, j] is read
+# three times: by the head (that gradient, dh_ext, comes from outside the
+# scan), by the cell **below**, (i + 1, j), through W_up, and by the cell **to
+# the right**, (i, j + 1), through W_left. Its cell state c[i, j] is read once,
+# by the cell to the right, as that cell's c_prev. A value read several times
+# gets the **sum** of the gradients of its readers, and a row vector
+# multiplied by a matrix, G = h W, sends back dh = dG Wᵀ. So
+#
+# $$dh[i,j] = dh_\text{ext}[i,j] + dG[i+1,j]\,W_\text{up}^\top + dG[i,j+1]\,W_\text{left}^\top,
+#   \qquad dc[i,j] = dc_\text{prev}[i,j+1],$$
+#
+# where a term is absent when that neighbour lies outside the map (the last
+# cell of a row gets no dc). With these two, the cell's backward gives
+#
+# $$dG[i,j],\ dc_\text{prev}[i,j] = \text{LSTMCell}^\text{backward}\big(dh[i,j],\ dc[i,j]\big).$$
+#
+# **The messages.** Read from the sender's side, once cell (i, j) has its dG
+# it sends
+#
+# * dG[i, j] W_upᵀ to the hidden state of the cell **above**, (i − 1, j);
+# * dG[i, j] W_leftᵀ to the hidden state of the cell **on the left**, (i, j − 1),
+#   and dc_prev[i, j] to its cell state.
+#
+# **The order.** A cell can run its backward only when both of its readers,
+# the cell below and the cell to the right, have sent their messages. Both
+# come *later* in raster order, so visiting the cells in **reverse raster
+# order** (bottom row first, right to left) always finds them done. Any order
+# that reverses a valid forward order works: the wavefront schedule walks the
+# anti-diagonals from the last one back.
+#
+# **The weights.** U[i, j] enters G[i, j] with weight 1, and W_up, W_left are
+# shared by every cell, so their gradients are sums over all cells (and
+# samples) of input-transposed-times-dG, with the zero states outside the
+# map contributing nothing:
+#
+# $$dU[i,j] = dG[i,j], \qquad
+#   dW_\text{up} = \sum_{n,i,j} h[n,i-1,j]^\top\, dG[n,i,j], \qquad
+#   dW_\text{left} = \sum_{n,i,j} h[n,i,j-1]^\top\, dG[n,i,j].$$
+#
+# The picture: each arrow is a message of the backward sweep, the number in
+# a cell the order in which the sweep visits it. The gold cell is visited
+# after the two khaki cells whose messages it needs.
+
+# %%
+Hm, Wm = 3, 4
+target, senders = (1, 1), ((2, 1), (1, 2))
+fig, ax = plt.subplots(figsize=(7, 4.2))
+for n, (i, j) in enumerate((i, j) for i in reversed(range(Hm)) for j in reversed(range(Wm))):
+    face = "gold" if (i, j) == target else "khaki" if (i, j) in senders else "whitesmoke"
+    ax.add_patch(plt.Rectangle((j - 0.3, i - 0.3), 0.6, 0.6, fc=face, ec="0.3"))
+    ax.text(j, i, f"({i}, {j})\nvisit {n + 1}", ha="center", va="center", fontsize=8)
+    arrow = dict(arrowstyle="-|>", lw=1.5, shrinkA=0, shrinkB=0)
+    if i > 0:
+        ax.annotate("", xy=(j, i - 0.7), xytext=(j, i - 0.3), arrowprops=dict(arrow, color="tab:blue"))
+    if j > 0:
+        ax.annotate("", xy=(j - 0.7, i - 0.1), xytext=(j - 0.3, i - 0.1), arrowprops=dict(arrow, color="tab:red"))
+        ax.annotate("", xy=(j - 0.7, i + 0.1), xytext=(j - 0.3, i + 0.1), arrowprops=dict(arrow, color="tab:green"))
+for color, label in (("tab:blue", "dG·W_upᵀ  (to h of the cell above)"),
+                     ("tab:red", "dG·W_leftᵀ  (to h of the cell on the left)"),
+                     ("tab:green", "dc_prev  (to c of the cell on the left)")):
+    ax.plot([], [], color=color, lw=2, label=label)
+ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.02), fontsize=8, frameon=False)
+ax.set_xlim(-0.5, Wm - 0.5)
+ax.set_ylim(Hm - 0.5, -0.5)
+ax.set_aspect("equal")
+ax.axis("off")
+ax.set_title("backward messages; the gold cell (1, 1) waits for the two khaki cells", fontsize=9)
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## The backward pass as a raster loop
+#
+# Below, the scan written cell by cell for one direction, arrays
+# (N, H, W, ·): the forward loop keeps each cell's cache, and the backward
+# loop is the derivation above line by line. `dh` starts as a **copy** of
+# dh_ext (a backward pass never writes into its inputs) and collects the
+# messages to the hidden states; `dc` collects those to the cell states.
+# This is what `diagonal_lstm_backward` computes; the package's raster
+# schedule is the same loop run for D scans at once, and the wavefront
+# schedule does the same sums one anti-diagonal at a time.
+
+# %%
+def raster_scan_forward(U, W_up, W_left):
+    """h (N, H, W, K) and the cell caches {(i, j): LSTMCellCache} of one raster scan."""
+    N, H, W, K4 = U.shape
+    K = K4 // 4
+    h = np.zeros((N, H, W, K))
+    c = np.zeros((N, H, W, K))
+    zero = np.zeros((N, K))                             # the states outside the map
+    cells = {}
+    for i in range(H):
+        for j in range(W):
+            h_up = h[:, i - 1, j] if i > 0 else zero
+            h_left = h[:, i, j - 1] if j > 0 else zero
+            c_left = c[:, i, j - 1] if j > 0 else zero
+            G = U[:, i, j] + h_up @ W_up + h_left @ W_left          # (N, 4K)
+            h[:, i, j], c[:, i, j], cells[i, j] = lstm_cell_forward(G, c_left)
+    return h, cells
+
+
+def raster_scan_backward(dh_ext, h, cells, W_up, W_left):
+    """dU (N, H, W, 4K), dW_up, dW_left (K, 4K) of one raster scan, in reverse raster order."""
+    N, H, W, K = h.shape
+    dh = dh_ext.copy()                                  # + the messages from below and from the right
+    dc = np.zeros_like(h)                               # the cell-state messages from the right
+    dU = np.zeros((N, H, W, 4 * K))
+    dW_up, dW_left = np.zeros_like(W_up), np.zeros_like(W_left)
+    for i in reversed(range(H)):
+        for j in reversed(range(W)):
+            dG, dc_prev = lstm_cell_backward(dh[:, i, j], dc[:, i, j], cells[i, j])  # (N, 4K), (N, K)
+            dU[:, i, j] = dG
+            if i > 0:                                   # to the cell above, through W_up
+                dh[:, i - 1, j] += dG @ W_up.T
+                dW_up += h[:, i - 1, j].T @ dG          # (K, N) @ (N, 4K)
+            if j > 0:                                   # to the cell on the left, through W_left and c
+                dh[:, i, j - 1] += dG @ W_left.T
+                dc[:, i, j - 1] += dc_prev
+                dW_left += h[:, i, j - 1].T @ dG
+    return dU, dW_up, dW_left
+
+
+# %% [markdown]
+# **Check 1: the loop against the package**, both schedules, on a
+# non-square map with random weights and a random upstream gradient. The
+# package runs D scans at once, so the single scan gets a leading axis of
+# length 1:
+
+# %%
+N, H, W, K = 3, 5, 7, 4
+U = rng.normal(size=(N, H, W, 4 * K))
+W_up = rng.normal(0, 0.5, (K, 4 * K))
+W_left = rng.normal(0, 0.5, (K, 4 * K))
+dh_ext = rng.normal(size=(N, H, W, K))
+
+h, cells = raster_scan_forward(U, W_up, W_left)
+dU, dW_up, dW_left = raster_scan_backward(dh_ext, h, cells, W_up, W_left)
+for schedule in ("raster", "wavefront"):
+    h_pkg, cache = diagonal_lstm_forward(U[None], W_up[None], W_left[None], schedule=schedule)
+    dU_pkg, dW_up_pkg, dW_left_pkg = diagonal_lstm_backward(dh_ext[None], cache)
+    diffs = {"h": np.abs(h - h_pkg[0]).max(), "dU": np.abs(dU - dU_pkg[0]).max(),
+             "dW_up": np.abs(dW_up - dW_up_pkg[0]).max(), "dW_left": np.abs(dW_left - dW_left_pkg[0]).max()}
+    print(f"{schedule:9s}", "   ".join(f"max |Δ{name}| = {d:.1e}" for name, d in diffs.items()))
+    assert max(diffs.values()) < 1e-12
+
+# %% [markdown]
+# The inverse-raster direction needs no loop of its own (docs/model.md §3.3,
+# docs/backward.md §6): rotate the map by 180°, run the raster loop, rotate
+# back, and the same for the gradients, since a rotation is its own
+# transpose. The weight gradients need no rotation:
+
+# %%
+h_rot, cells_rot = raster_scan_forward(rot180(U), W_up, W_left)
+dU_rot, dW_up_rot, dW_left_rot = raster_scan_backward(rot180(dh_ext), h_rot, cells_rot, W_up, W_left)
+h_pkg, cache = diagonal_lstm_forward(U[None], W_up[None], W_left[None], reverse=[True])
+dU_pkg, dW_up_pkg, dW_left_pkg = diagonal_lstm_backward(dh_ext[None], cache)
+diff = max(np.abs(rot180(h_rot) - h_pkg[0]).max(), np.abs(rot180(dU_rot) - dU_pkg[0]).max(),
+           np.abs(dW_up_rot - dW_up_pkg[0]).max(), np.abs(dW_left_rot - dW_left_pkg[0]).max())
+print(f"reverse scan: max difference over h, dU, dW_up, dW_left = {diff:.1e}")
+assert diff < 1e-12
+
+# %% [markdown]
+# **Check 2: the loop against finite differences** (`attnrnn_np.gradcheck`,
+# central differences in float64, every entry of U, W_up and W_left), on a
+# map small enough for that to take a few seconds. This check does not trust
+# the package at all.
+
+# %%
+N, H, W, K = 2, 3, 4, 2
+U = rng.normal(size=(N, H, W, 4 * K))
+W_up = rng.normal(0, 0.5, (K, 4 * K))
+W_left = rng.normal(0, 0.5, (K, 4 * K))
+dh_ext = rng.normal(size=(N, H, W, K))
+h, cells = raster_scan_forward(U, W_up, W_left)
+dU, dW_up, dW_left = raster_scan_backward(dh_ext, h, cells, W_up, W_left)
+results = check_gradients(lambda: raster_scan_forward(U, W_up, W_left)[0],
+                          {"U": U, "W_up": W_up, "W_left": W_left},
+                          {"U": dU, "W_up": dW_up, "W_left": dW_left}, dh_ext)
+print(format_report(results))
+assert all(r.passed for r in results)
+
+# %% [markdown]
+# ## Try this
+#
+# Each needs a line or two changed in the cells above, then a re-run
+# (answers: `docs/answers.md`, section "Notebook 2").
+#
+# 1. In `raster_scan_backward`, delete the line `dc[:, i, j - 1] += dc_prev`
+#    and run the two checks again. Which gradients fail, and which cells of
+#    `dU` are still right?
+# 2. Visit the cells in the forward order instead (`range(H)` and
+#    `range(W)` without `reversed`). Why does the check fail, although every
+#    line of the loop is unchanged?
+# 3. Change `dh = dh_ext.copy()` to `dh = dh_ext` and call
+#    `raster_scan_backward` twice on the same arguments. What happens to the
+#    second answer, and to `dh_ext`?
+
+
+# %% [markdown]
 # ## The receptive field, from real gradients
 #
 # Which inputs can move the attention value A[n, i, j]? Instead of reasoning,
@@ -359,15 +574,19 @@ _, _, grads = arnn_backward(rng.normal(size=A.shape), cache)
 assert all(not grads[f"{d}.{name}"].any() for d in ("fwd", "bwd") for name in ("W_up", "W_left"))
 
 # %% [markdown]
-# ## What to take away
+# ## Take-aways
 #
 # * The recurrence only looks up and left, so the cells of one anti-diagonal
 #   are independent: H + W − 1 sequential steps instead of H·W, with the
 #   same numbers to round-off.
+# * The backward pass sends three messages per cell: dG W_upᵀ to the hidden
+#   state above, dG W_leftᵀ to the hidden state on the left, dc_prev to the
+#   cell state on the left. A state's gradient is the **sum** of what its
+#   readers send, so the sweep visits the cells in reverse raster order
+#   (or reverse wavefront order), and dW_up, dW_left sum over all cells.
 # * With a sigmoid mask, A[i, j] sees the quadrant above-left of it (through
 #   the raster scan) and the quadrant below-right (through the inverse
-#   scan), each widened by the convolution's p, and nothing else. Cells
-#   above-right and below-left of (i, j), beyond p, cannot influence it.
-#   Without the recurrence it sees only its k×k window.
-# * `docs/backward.md` derives the scan's backward pass that produced these
-#   gradients.
+#   scan), each widened by the convolution's p, and nothing else. Without
+#   the recurrence it sees only its k×k window.
+# * `docs/backward.md` §5 and §6 give the same derivation in prose, with the
+#   buffers the wavefront schedule uses.

@@ -31,7 +31,9 @@
 # This notebook runs the layer on a toy input where the right answer is
 # easy to see, looks at the masks of an untrained layer, and then fits the
 # parameters for a few seconds with plain gradient descent so that the query
-# selects what the mask highlights.
+# selects what the mask highlights. Last, a second toy task that no k×k
+# window can solve shows what the recurrence buys over the structure
+# ablation `recurrent=False`.
 
 # %%
 import os
@@ -287,16 +289,165 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# ## What to take away
+# ## Where structure matters: the recurrence against the ablation
+#
+# The blob task above does not need the recurrence: whether a cell belongs to
+# the named blob can be read off its own feature column and the query.
+# `recurrent=False` (the structure ablation, docs/model.md §4) would fit it
+# too. To see what the scans add, the target must depend on something that
+# lies **outside the k×k window** of a cell.
+#
+# **A task no k×k model can solve.** Each row of a 6×10 map holds one marker
+# (X = 1 at one random column, 0 elsewhere, C = 1). The target mask is 1 on
+# the marker and on every cell **to its right** in the same row, 0 on the
+# cells to its left: a ray cast from the marker to the right edge.
+#
+# By docs/model.md §4, with `recurrent=False` the mask value A[i, j] is a
+# function of the 3×3 window of X around (i, j), and nothing else. A cell two
+# or more columns away from its row's marker sees an all-zero window (the
+# zero padding at the border looks the same as the zero background), whether
+# it lies left of the marker (target 0) or right of it (target 1). The
+# ablation must give all those cells one and the same value. So its loss can
+# never drop below a floor we can compute from the data alone: group the
+# training cells by the content of their 3×3 window; a function of the window
+# can at best predict each group's mean target, and the floor is the squared
+# error left over, Σ_groups Σ_cells (target − group mean)², divided by N.
+#
+# The recurrent layer has no such floor: the raster scan reaches A[i, j] from
+# every cell above-left of it, the whole row to the left included, so it can
+# carry "a marker was seen" along the row in its states.
+
+# %%
+Hr, Wr = 6, 10
+
+
+def make_rays(n_maps, rng):
+    """Maps X (n, Hr, Wr, 1) with one marker per row, and their target masks (n, Hr, Wr): the marker and all cells to its right."""
+    marker = rng.integers(0, Wr, size=(n_maps, Hr, 1))           # the marker's column in each row
+    columns = np.arange(Wr)
+    X = (columns == marker).astype(float)[..., None]
+    target = (columns >= marker).astype(float)
+    return X, target
+
+
+def window_floor(X, target, k):
+    """The least loss, Σ (target − mean of its group)² / N, of any mask that is a function of the k×k window."""
+    p = (k - 1) // 2
+    padded = np.pad(X[..., 0], ((0, 0), (p, p), (p, p)))
+    windows = np.lib.stride_tricks.sliding_window_view(padded, (k, k), axis=(1, 2))   # (N, H, W, k, k)
+    _, group = np.unique(windows.reshape(-1, k * k), axis=0, return_inverse=True)
+    group = group.ravel()
+    t = target.ravel()
+    mean = np.bincount(group, weights=t) / np.bincount(group)
+    return ((t - mean[group]) ** 2).sum() / len(X)
+
+
+rng_ray = np.random.default_rng(1)
+X_ray, target_ray = make_rays(16, rng_ray)
+X_ray_test, target_ray_test = make_rays(32, rng_ray)
+k_ray = 3                                       # the input-to-state kernel size of both layers
+floor = window_floor(X_ray, target_ray, k=k_ray)
+print(f"loss of an all-zero mask {(target_ray ** 2).sum() / len(X_ray):.2f}; "
+      f"no {k_ray}×{k_ray}-window model can go below {floor:.2f}")
+
+# %% [markdown]
+# Both layers start from the same parameters (K = 4, k = `k_ray` = 3) and get the same
+# 150 plain gradient-descent steps on 16 maps (lr 0.2); the only difference
+# is `recurrent`. The test maps are 32 others.
+
+# %%
+def fit(X, target, recurrent, steps=150, lr=0.2, kernel_size=3):
+    params = init_arnn_params(in_channels=1, hidden=4, kernel_size=kernel_size, seed=1)
+    losses = []
+    for _ in range(steps):
+        A, cache = arnn_forward(X, params, recurrent=recurrent)
+        losses.append(((A - target) ** 2).sum() / len(X))
+        _, _, grads = arnn_backward(2.0 * (A - target) / len(X), cache)
+        params = {key: params[key] - lr * grads[key] for key in params}
+    return params, losses
+
+
+fits = {}
+for recurrent in (True, False):
+    t0 = time.perf_counter()
+    fits[recurrent] = fit(X_ray, target_ray, recurrent, kernel_size=k_ray)
+    A_test, _ = arnn_forward(X_ray_test, fits[recurrent][0], recurrent=recurrent)
+    test_loss = ((A_test - target_ray_test) ** 2).sum() / len(X_ray_test)
+    fits[recurrent] += (A_test, test_loss)
+    print(f"recurrent={recurrent!s:5}  training loss {fits[recurrent][1][-1]:6.3f}   test loss {test_loss:6.3f}"
+          f"   ({time.perf_counter() - t0:.1f} s)")
+
+loss_rec, loss_abl = fits[True][1][-1], fits[False][1][-1]
+assert loss_abl >= floor - 1e-9                  # guaranteed by the receptive field: a sanity check
+assert loss_rec < 0.1 * floor                    # the recurrent layer goes far below the floor
+assert fits[True][3] < 0.1 * fits[False][3]      # and so on maps it has not seen
+
+# %%
+fig = plt.figure(figsize=(12, 4.2))
+ax = fig.add_subplot(1, 3, 1)
+ax.plot(fits[True][1], label="recurrent")
+ax.plot(fits[False][1], label="recurrent=False")
+ax.axhline(floor, color="0.5", ls="--", label=f"floor of any {k_ray}×{k_ray}-window model")
+ax.set_yscale("log")
+ax.set_xlabel("gradient-descent step")
+ax.set_ylabel("training loss")
+ax.legend(fontsize=8)
+panels = [(X_ray_test[..., 0], "X (markers)"), (target_ray_test, "target"),
+          (fits[True][2], "recurrent"), (fits[False][2], "recurrent=False")]
+for row, n in enumerate((0, 1)):
+    for col, (img, title) in enumerate(panels):
+        ax = fig.add_subplot(2, 6, 6 * row + 3 + col)
+        ax.imshow(img[n], cmap="viridis", vmin=0, vmax=1)
+        ax.set_title(f"{title}, test map {n}", fontsize=8)
+        ax.set_xticks([])
+        ax.set_yticks([])
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# The ablation learns what its window allows: the marker itself, the cell
+# right of it (target 1) and the cell left of it (target 0) are told apart,
+# and a cell whose 3×3 window holds no marker at all (the window spans the
+# rows above and below too, hence the few variants) gets one grey value: the
+# share of such cells that lie right of their marker. Its loss stays on the
+# floor. The recurrent layer draws the ray to the edge, on
+# test maps too. The same layer with the same parameters and the same
+# training: only the state-to-state terms differ, and with them the receptive
+# field (notebook 2 draws both fields).
+
+# %% [markdown]
+# ## Try this
+#
+# Each needs a line or two changed in the cells above, then a re-run
+# (answers: `docs/answers.md`, section "Notebook 3").
+#
+# 1. In the cell "Masks from an untrained layer", add 3 to the head's bias:
+#    pass `dict(params0, **{"head.b": params0["head.b"] + 3.0})` instead of
+#    `params0` to both `arnn_forward` calls. Which of the two masks changes,
+#    and why does the other not move at all?
+# 2. Give both layers of the ray task a wider window: set `k_ray = 5`. How
+#    far do the floor and the ablation's loss come down? How large would k
+#    have to be for the ablation to solve the task?
+# 3. Cast the ray to the **left** instead: in `make_rays`, make the target
+#    `columns <= marker`. Does the recurrent layer still fit it, and which of
+#    its two scans can carry the information now?
+
+
+# %% [markdown]
+# ## Take-aways
 #
 # * Forward and backward are two function calls: `arnn_forward(X, params, q)`
 #   returns the mask and a cache, `arnn_backward(dA, cache)` returns
 #   `(dX, dq, grads)` with `grads` keyed like `params`. Any optimiser can be
 #   written around them; the stateful `AttentionRNN` class does the
 #   bookkeeping (its gradients accumulate until `zero_grad()`).
-# * A random layer gives masks with structure from the input but no meaning;
-#   the query changes them, in an arbitrary way.
-# * A few hundred plain gradient steps on 24 toy maps are enough for the
-#   query to select which blob the mask highlights, on maps not seen in
-#   training. This is a toy that shows the mechanism works; it says nothing
-#   about accuracy on real tasks.
+# * The query enters inside every gate, so it reshapes the mask even under a
+#   spatial softmax; a few hundred plain gradient steps on 24 toy maps are
+#   enough for it to select which blob the mask highlights, on maps not seen
+#   in training.
+# * The recurrence is what lets a mask value depend on cells beyond the k×k
+#   window: on the ray task the recurrent layer fits and generalises, while
+#   the ablation `recurrent=False` cannot go below a floor set by its
+#   receptive field (docs/model.md §4), whatever its training.
+# * These are toys that show the mechanisms work; they say nothing about
+#   accuracy on real tasks (notebook 5 and `docs/learning.md` do).

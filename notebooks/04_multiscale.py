@@ -31,7 +31,10 @@
 # 2. the combiner's weights β over the map;
 # 3. which inputs reach one output at a coarse scale (pooling and upsampling
 #    turn the single-scale receptive field into a union of blocks);
-# 4. wall time against the scale set, next to the sequential step count.
+# 4. what the scales cost in sequential steps, for several scale sets and map
+#    sizes, and what they buy: reach across the map in fewer steps, at block
+#    resolution;
+# 5. wall time against the scale set, next to the sequential step count.
 
 # %%
 import time
@@ -151,6 +154,103 @@ for ax, recurrent in zip(axes, (True, False)):
 plt.show()
 
 # %% [markdown]
+# ## What the scales buy, and what they cost
+#
+# **Cost in sequential steps.** Scale γ sweeps an (H/γ)×(W/γ) map, in
+# H/γ + W/γ − 1 steps. This implementation runs the scales one after the
+# other, so a call takes `sequential_steps(H, W, scales)` = Σ_γ (H/γ + W/γ − 1)
+# steps, against H + W − 1 for the single-scale layer. The scales do not
+# depend on each other: run concurrently, the critical path would be the
+# finest scale's steps alone.
+
+# %%
+step_sets = [(1,), (2,), (4,), (8,), (2, 4), (1, 2), (1, 2, 4), (1, 2, 4, 8)]
+sides = (16, 32, 64, 128)
+print(f"{'scales':<14}" + "".join(f"{f'{s}×{s}':>14}" for s in sides) + "   mask resolution")
+print(f"{'H + W − 1':<14}" + "".join(f"{2 * s - 1:>14}" for s in sides))
+for ss in step_sets:
+    cells = []
+    for s in sides:
+        n_steps = sequential_steps(s, s, ss)
+        assert n_steps == sum(s // g + s // g - 1 for g in ss)
+        cells.append(f"{n_steps} ({n_steps / (2 * s - 1):.2f}×)")
+    print(f"{str(ss):<14}" + "".join(f"{c:>14}" for c in cells) + f"   {min(ss)}×{min(ss)} blocks")
+assert sequential_steps(32, 32, (4,)) == 15 and sequential_steps(32, 32, (1, 2, 4)) == 109
+
+fig, ax = plt.subplots(figsize=(5.5, 3.5))
+side = np.array([8, 16, 32, 64, 128])
+ax.plot(side, 2 * side - 1, "k--", label="single scale: H + W − 1")
+for ss in [(2,), (4,), (2, 4), (1, 2, 4)]:
+    ax.plot(side, [sequential_steps(s, s, ss) for s in side], "o-", ms=3, label=f"scales {ss}")
+ax.set_xscale("log", base=2)
+ax.set_yscale("log")
+ax.set_xlabel("H = W")
+ax.set_ylabel("sequential steps per call")
+ax.legend(fontsize=8)
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# So a coarse scale alone is cheap (γ = 4: about a quarter of the steps),
+# and a set that keeps full resolution, i.e. contains γ = 1, is never cheaper
+# than the single-scale layer: it costs H + W − 1 for scale 1 plus the coarse
+# scales' steps (1.75× for (1, 2, 4)). What the coarse scales buy is not
+# speed at full resolution but **reach**:
+#
+# * **Farther in fewer steps.** One step of scale γ moves γ pixels. A signal
+#   from the top-left corner reaches the bottom-right one through
+#   H/γ + W/γ − 1 LSTM cells, so through that many forget gates, each of
+#   which scales the carried state (and the gradient coming back) by a
+#   factor in (0, 1). At γ = 4 that is 15 cells on a 32×32 map instead of 63.
+# * **At block resolution.** Scale γ gives one logit per γ×γ block, and only
+#   the max-pool winner of each block and channel passes gradient back; the
+#   combiner β, which reads X at full resolution, chooses per position how
+#   much of each scale to use.
+#
+# Measured on the untrained layer: how strongly the 4×4 block in the
+# top-left corner moves the mask value in the bottom-right corner,
+# Σ |∂A[31, 31]/∂X[a, b, c]| over the block, for each scale alone (as in the
+# previous section, the combiner weight is then 1). The maps show
+# log₁₀ Σ_c |∂A[31, 31]/∂X[a, b, c]| over the whole map; white is exactly 0.
+
+# %%
+i_out, j_out = H - 1, W - 1
+reach = {}
+fig, axes = plt.subplots(1, len(scales), figsize=(3.4 * len(scales), 3.4))
+for ax, g in zip(axes, scales):
+    single = {key: v for key, v in params.items() if key.startswith(f"scale{g}.")}
+    single["comb.V"], single["comb.c"] = params["comb.V"][:, :1], params["comb.c"][:1]
+    A_g, cache_g = multiscale_arnn_forward(X, single, scales=(g,))
+    dA = np.zeros_like(A_g)
+    dA[0, i_out, j_out] = 1.0
+    dX, _, _ = multiscale_arnn_backward(dA, cache_g)
+    field = np.abs(dX[0]).sum(-1)                                  # (H, W)
+    reach[g] = field[:4, :4].sum()
+    with np.errstate(divide="ignore"):
+        im = ax.imshow(np.ma.masked_equal(np.log10(field), -np.inf), cmap="magma", vmin=-16, vmax=0)
+    ax.plot(j_out, i_out, "c*", ms=10)
+    ax.add_patch(plt.Rectangle((-0.5, -0.5), 4, 4, fill=False, ec="cyan"))
+    ax.set_title(f"γ={g}: {H // g + W // g - 1} cells corner to corner\n"
+                 f"top-left block: {reach[g]:.1e}", fontsize=9)
+    ax.set_xticks([])
+    ax.set_yticks([])
+fig.colorbar(im, ax=axes, shrink=0.8, label="log₁₀ Σ_c |∂A[31, 31]/∂X|")
+plt.show()
+print(f"top-left block, γ=4 against γ=1: {reach[4] / reach[1]:.1e} times the gradient")
+assert reach[4] > 100 * reach[1]
+
+# %% [markdown]
+# The gradient falls off with the number of cells between the two points,
+# not with their distance in pixels: the far corner's influence decays over
+# 63 cells at γ = 1 and over 15 at γ = 4, and the difference is several
+# orders of magnitude. (These are random weights, with forget-gate biases
+# of 1; training can learn to carry states farther, but every cell on the
+# path still multiplies the signal by gate factors below 1.) Within a block the
+# coarse scales' gradient reaches only the max-pool winners: the speckled
+# look of the γ = 2 and γ = 4 maps.
+
+
+# %% [markdown]
 # ## Wall time against the scale set
 #
 # Forward + backward on a modest problem (N=4, 32×32, C=K=16, float32),
@@ -189,3 +289,37 @@ ax.set_xlabel("sequential steps Σ (H/γ + W/γ − 1)")
 ax.set_ylabel("forward + backward (ms)")
 ax.set_title(f"N={Nb}, {Hb}×{Wb}, C=K={Cb}, float32")
 plt.show()
+
+# %% [markdown]
+# ## Try this
+#
+# Each needs a line or two changed in the cells above, then a re-run
+# (answers: `docs/answers.md`, section "Notebook 4").
+#
+# 1. Ask for the steps of a 30×30 map with scales (1, 4):
+#    `sequential_steps(30, 30, (1, 4))`. What happens, and why?
+# 2. In the reach cell, set each direction's forget-gate bias to 4 instead
+#    of 1, right after `single` is built:
+#    `for d in ("fwd", "bwd"): single[f"scale{g}.{d}.b"] = single[f"scale{g}.{d}.b"] + np.r_[np.zeros(K), 3 * np.ones(K), np.zeros(2 * K)]`.
+#    How do the numbers of the top-left block change at each scale? Does
+#    γ = 1 catch up with γ = 4?
+# 3. In the same cell, pass `recurrent=False` to `multiscale_arnn_forward`.
+#    Which part of the map still reaches A[31, 31], at each scale? (The
+#    assertion under the figure now fails: why?)
+
+# %% [markdown]
+# ## Take-aways
+#
+# * Scale γ sweeps an (H/γ)×(W/γ) map in H/γ + W/γ − 1 steps. Here the
+#   scales run one after another, so a call costs Σ_γ (H/γ + W/γ − 1) steps:
+#   a coarse scale alone is cheap, a set that keeps γ = 1 costs more than the
+#   single-scale layer's H + W − 1 (concurrent scales would cost the finest
+#   scale's steps).
+# * What coarse scales buy is reach: one step crosses γ pixels, so far cells
+#   are linked through fewer LSTM cells and fewer forget gates, and their
+#   gradients are orders of magnitude larger.
+# * The price is resolution: a scale's logit is constant on γ×γ blocks, and
+#   only the max-pool winners pass gradient. The combiner β reads X at full
+#   resolution and mixes the scales position by position.
+# * On a small problem wall time follows the step count; on a large one the
+#   work per step, which shrinks by γ² at scale γ, weighs more.

@@ -167,3 +167,35 @@ if all(p.exists() for p in runs.values()):
     display(plot_masks(full.X, rows, full.q.argmax(axis=1), full.y, full.box))  # noqa: F821
 else:
     print("no demo checkpoints found at", demo.resolve())
+
+# %% [markdown]
+# ## Try this
+#
+# Each needs a line or two changed in the cells above, then a re-run
+# (answers: `docs/answers.md`, section "Notebook 5").
+#
+# 1. In section 2, put the box on a coarser grid: `box_cells(b.box, 32, (4, 4))`
+#    instead of `(8, 8)`. What share of the map counts as inside now, and
+#    what does that do to the score of a uniform mask?
+# 2. In section 3, train the local attention instead: `model="local"` in
+#    the `TrainConfig`. How do the accuracy and the attention correctness
+#    compare with `arnn`'s? (The assertion under the training cell fails:
+#    what does it check?)
+# 3. In section 3, stop the `arnn` run early: `steps=400`. Where does it
+#    stand, and what does that say about the plateau?
+
+# %% [markdown]
+# ## Take-aways
+#
+# * The three tasks ask one question: the query names a digit, the answer is
+#   its colour. Attention correctness, the share of mask mass on the queried
+#   digit's cells, says whether the model looked in the right place.
+# * On a shrunken MREF a small `arnn` gets well past chance in about a
+#   thousand cheap steps; the full task first sits on a plateau for several
+#   hundred steps (`docs/learning.md`).
+# * Accuracy follows the mask: the quarter of the test images whose masks
+#   sit most on the queried digit answers best, and the failures put the
+#   mask on the other digit or spread it over both.
+# * The metric depends on the grid: on a coarse grid a digit covers many
+#   cells and even a uniform mask scores high, so compare models on the
+#   same grid and against the uniform score.
