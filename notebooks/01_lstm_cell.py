@@ -93,6 +93,22 @@ print(f"max |difference| from the written-out equations: {diff:.1e}")
 assert diff < 1e-14
 
 # %% [markdown]
+# The same cell as a computation graph (`attnrnn-np figures` draws it; the
+# backward pass below walks this graph from h and c back to G and c_prev):
+
+# %%
+import tempfile
+from pathlib import Path
+
+from IPython.display import Image, display
+
+from attnrnn_np.course import figures
+
+pictures = Path(tempfile.mkdtemp())
+figures.lstm_cell_graph(pictures / "lstm_cell_graph.png")
+display(Image(filename=str(pictures / "lstm_cell_graph.png")))
+
+# %% [markdown]
 # ## The backward pass, step by step
 #
 # In a scan, the loss reaches a cell through two doors:

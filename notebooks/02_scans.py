@@ -123,6 +123,23 @@ print("cells per wavefront step:", cells_per_step)
 assert sum(cells_per_step) == H * W
 
 # %% [markdown]
+# The order of both directions on a small map, as `attnrnn-np figures`
+# draws it: the raster and inverse-raster step of each cell, and its
+# wavefront step (its anti-diagonal):
+
+# %%
+import tempfile
+from pathlib import Path
+
+from IPython.display import Image, display
+
+from attnrnn_np.course import figures
+
+pictures = Path(tempfile.mkdtemp())
+figures.scan_order(pictures / "scan_order.png")
+display(Image(filename=str(pictures / "scan_order.png")))
+
+# %% [markdown]
 # ## Sequential step counts
 #
 # Each sequential step costs at least one Python-level iteration and a few
@@ -467,7 +484,7 @@ def field(params, normalize="sigmoid", recurrent=True):
     return np.abs(dX).sum(axis=-1)
 
 
-def spec_rule(i, j, p):
+def documented_rule(i, j, p):
     a, b = np.mgrid[0:H, 0:W]
     fwd = (a <= i + p) & (b <= j + p)
     bwd = (a >= i - p) & (b >= j - p)
@@ -505,7 +522,7 @@ params3 = random_params(3, seed=2)
 only_fwd = dict(params3, **{"head.w": np.concatenate([params3["head.w"][:K], np.zeros(K)])})
 only_bwd = dict(params3, **{"head.w": np.concatenate([np.zeros(K), params3["head.w"][K:]])})
 F_fwd, F_bwd, F_both = field(only_fwd), field(only_bwd), field(params3)
-rule_fwd, rule_bwd = spec_rule(i0, j0, p)
+rule_fwd, rule_bwd = documented_rule(i0, j0, p)
 
 assert np.array_equal(F_fwd[0] != 0, rule_fwd)
 assert np.array_equal(F_bwd[0] != 0, rule_bwd)
@@ -545,7 +562,7 @@ plt.show()
 
 # %%
 F_k1 = field(random_params(1, seed=3))
-rule1_fwd, rule1_bwd = spec_rule(i0, j0, 0)
+rule1_fwd, rule1_bwd = documented_rule(i0, j0, 0)
 assert np.array_equal(F_k1[0] != 0, rule1_fwd | rule1_bwd)
 
 F_ind = field(params3, recurrent=False)

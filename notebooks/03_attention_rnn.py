@@ -53,6 +53,22 @@ from attnrnn_np import arnn_backward, arnn_forward, init_arnn_params
 rng = np.random.default_rng(0)
 
 # %% [markdown]
+# The whole layer as a block diagram (`attnrnn-np figures` draws it), each
+# box with its section of docs/model.md:
+
+# %%
+import tempfile
+from pathlib import Path
+
+from IPython.display import Image, display
+
+from attnrnn_np.course import figures
+
+pictures = Path(tempfile.mkdtemp())
+figures.layer_diagram(pictures / "layer_diagram.png")
+display(Image(filename=str(pictures / "layer_diagram.png")))
+
+# %% [markdown]
 # ## A toy feature map
 #
 # Each map holds three blobs of three different "types". Type t lives in
