@@ -17,6 +17,9 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.register_profile("dev", deadline=None, max_examples=100)
+# benchmarks/gpu_check.py's time budget on a GPU (many small kernels make each example slow there)
+settings.register_profile("gpu", deadline=None, max_examples=5, derandomize=True,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 _GPU = gpu_available()

@@ -82,7 +82,7 @@ def _unwrap(x, where):
     if t in _PLAIN:
         return x
     if t is tuple or t is list:
-        return t([_unwrap(v, where) for v in x])
+        return t([v._a if type(v) is StrictArray else v if type(v) in _PLAIN else _unwrap(v, where) for v in x])
     if isinstance(x, np.ndarray):
         raise TypeError(_HOST_ARRAY.format(where=where))
     return x
