@@ -5,10 +5,12 @@ rehearsal runs every step with the strict double standing in for CuPy at
 tiny sizes, so a broken script shows here and not on the day a GPU is lent.
 """
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from strategies import GPU
@@ -34,3 +36,14 @@ def test_the_rehearsal_runs_every_step(tmp_path):
                  "timing (forward+backward", "demo"):
         assert f"ok   {step}" in out, step
     assert (tmp_path / "r.json").read_text().startswith("{")
+
+
+def test_the_parity_measure_sees_a_difference():
+    spec = importlib.util.spec_from_file_location("gpu_check", SCRIPT)
+    gpu_check = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gpu_check)
+    ref = np.array([1.0, -3.0])
+    assert gpu_check._error(ref, ref) == 0.0
+    assert gpu_check._error(ref + [0.0, 4e-10], ref) == pytest.approx(1e-10)  # scaled by 1 + max |ref|
+    assert gpu_check._error(np.zeros(3), ref) == float("inf")                 # a shape mismatch never passes
+    assert gpu_check._worst({"a": ref, "b": ref + 1.0, "c": None}, {"a": ref, "b": ref, "c": None}) == (0.25, "b")
