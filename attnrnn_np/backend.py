@@ -5,6 +5,12 @@ The math modules never import numpy themselves: each public function asks
 down as ``xp``. There is no global switch. CuPy is imported lazily, only when
 a CuPy array is actually seen or a GPU is asked for, so ``import attnrnn_np``
 never imports CuPy.
+
+A third kind of array is recognised the same way, by its type: a
+*device-array double*, a test backend that behaves like CuPy on the CPU
+(:mod:`attnrnn_np.testing.strict`; docs/backend.md). Its array type names
+its namespace in the class attribute ``__device_double__``, and its module
+registers that namespace by name for :func:`get_xp` when it is imported.
 """
 
 from __future__ import annotations
@@ -19,7 +25,11 @@ __all__ = [
     "get_xp",
     "gpu_available",
     "is_cupy_array",
+    "is_device_double",
+    "register_device_double",
 ]
+
+_DEVICE_DOUBLES = {}  # name -> namespace of each imported device-array double
 
 
 def is_cupy_array(a) -> bool:
@@ -28,41 +38,62 @@ def is_cupy_array(a) -> bool:
     return t.__module__.startswith("cupy") and t.__name__ == "ndarray"
 
 
+def is_device_double(a) -> bool:
+    """True when ``a`` is an array of a device-array double (its type names its namespace)."""
+    return getattr(type(a), "__device_double__", None) is not None
+
+
+def register_device_double(namespace):
+    """Make a device-array double's namespace selectable by its ``__name__`` in :func:`get_xp`.
+
+    Called by the double's module when it is imported (``"strict"`` for
+    :mod:`attnrnn_np.testing.strict`).
+    """
+    _DEVICE_DOUBLES[namespace.__name__] = namespace
+
+
 def array_module(*arrays):
     """Return ``numpy`` or ``cupy``, whichever owns the given arrays.
 
     ``None`` entries and Python scalars are ignored. Raises ``TypeError`` when
     NumPy and CuPy arrays are mixed, since an implicit transfer would hide a
-    device round-trip (and CuPy refuses most mixed operations anyway).
+    device round-trip (and CuPy refuses most mixed operations anyway). The
+    arrays of a device-array double give its namespace, and mixing them with
+    either library's arrays raises the same ``TypeError``.
     """
-    kinds = set()
+    kinds = {}  # backend name -> its module (None for CuPy, imported below)
     for a in arrays:
         if a is None or np.isscalar(a):
             continue
         if is_cupy_array(a):
-            kinds.add("cupy")
+            kinds["cupy"] = None
         elif isinstance(a, np.ndarray):
-            kinds.add("numpy")
+            kinds["numpy"] = np
+        elif is_device_double(a):
+            kinds[type(a).__device_double__.__name__] = type(a).__device_double__
         else:
             raise TypeError(
                 f"expected a numpy.ndarray or cupy.ndarray, got {type(a).__module__}."
                 f"{type(a).__name__}"
             )
-    if kinds == {"numpy", "cupy"}:
+    if len(kinds) > 1:
+        names = " and ".join(sorted(kinds, key=lambda k: (k != "numpy", k != "cupy", k)))
         raise TypeError(
-            "arrays from two backends were mixed (numpy and cupy); move them to "
+            f"arrays from two backends were mixed ({names}); move them to "
             "one backend first, e.g. with cupy.asarray(...) or attnrnn_np.backend.to_numpy(...)"
         )
-    if kinds == {"cupy"}:
+    if "cupy" in kinds:
         import cupy
 
         return cupy
-    return np
+    return next(iter(kinds.values()), np)
 
 
 def get_xp(name: str | None):
     """Return the array module named ``"numpy"`` or ``"cupy"`` (``None`` means NumPy).
 
+    The name of an imported device-array double (``"strict"`` once
+    :mod:`attnrnn_np.testing.strict` is imported) gives its namespace.
     Raises ``ValueError`` for any other name and ``RuntimeError`` when CuPy is
     asked for but no usable GPU is present.
     """
@@ -77,7 +108,10 @@ def get_xp(name: str | None):
         import cupy
 
         return cupy
-    raise ValueError(f"unknown backend {name!r}; expected 'numpy' or 'cupy'")
+    if name in _DEVICE_DOUBLES:
+        return _DEVICE_DOUBLES[name]
+    hint = " (the test backend 'strict' needs `import attnrnn_np.testing.strict` first)" if name == "strict" else ""
+    raise ValueError(f"unknown backend {name!r}; expected 'numpy' or 'cupy'{hint}")
 
 
 def gpu_available() -> bool:
@@ -100,7 +134,7 @@ def to_numpy(a):
     """
     if a is None:
         return None
-    if is_cupy_array(a):
+    if is_cupy_array(a) or is_device_double(a):
         return a.get()
     return np.asarray(a)
 

@@ -46,11 +46,17 @@ def check_upstream(dA, S):
 
 
 def resolve_xp(xp):
-    """``None``, ``"numpy"``, ``"cupy"`` or an array module -> the array module."""
+    """``None``, ``"numpy"``, ``"cupy"`` or an array module -> the array module.
+
+    The namespace of a device-array double (or its name) is an array module too.
+    """
     if xp is None or isinstance(xp, str):
         return get_xp(xp)
     name = getattr(xp, "__name__", "")
     if name in ("numpy", "cupy"):
+        return xp
+    ndarray = getattr(xp, "ndarray", None)
+    if isinstance(ndarray, type) and getattr(ndarray, "__device_double__", None) is xp:
         return xp
     raise ValueError(f"xp must be numpy, cupy, 'numpy', 'cupy' or None, got {xp!r}")
 

@@ -114,9 +114,9 @@ def torch_arnn_forward(X, params, q=None, *, normalize="sigmoid"):
     # the map rotated by 180°, whose raster index i·W + j is the map's
     # HW − 1 − (i·W + j), so the rotation is folded into its permutation.
     perm_list, offsets = _diagonal_order(H, W)
-    perm = torch.tensor(perm_list)
+    perm = torch.tensor(perm_list, device=X.device)
     perms = (perm, HW - 1 - perm)
-    n = torch.arange(N)
+    n = torch.arange(N, device=X.device)
     rows = torch.stack([(n[None, :] * HW + perms[d][:, None]) * 2 + d for d in range(2)])  # (2, HW, N)
     Up = U.reshape(N * HW * 2, 4 * K).index_select(0, rows.reshape(-1)).reshape(2, HW, N, 4 * K)
 
@@ -150,7 +150,7 @@ def torch_arnn_forward(X, params, q=None, *, normalize="sigmoid"):
     # Head in packed order, then scatter one logit per cell back to the map.
     hp_all = torch.cat(h_list, dim=1)                                        # (2, HW, N, K)
     s = torch.bmm(hp_all.reshape(2, HW * N, K), params["head.w"].reshape(2, K, 1)).reshape(2, HW, N)
-    inv = [torch.empty_like(p).scatter_(0, p, torch.arange(HW)) for p in perms]
+    inv = [torch.empty_like(p).scatter_(0, p, torch.arange(HW, device=X.device)) for p in perms]
     S = (s[0].index_select(0, inv[0]) + s[1].index_select(0, inv[1]) + params["head.b"])  # (HW, N)
     S = S.t().reshape(N, H, W)
     if normalize == "sigmoid":

@@ -70,7 +70,13 @@ def make_problem(d: Dims, seed: int, xp=np, dtype="float64", param_scale=0.5):
 # --------------------------------------------------------------------------
 
 GPU = gpu_available()
-needs_gpu = pytest.mark.skipif(not GPU, reason="CuPy or a usable GPU is missing")
+
+
+def needs_gpu(test):
+    """A GPU test: selected by ``pytest -m gpu`` (benchmarks/gpu_check.py), skipped without a usable GPU."""
+    return pytest.mark.gpu(pytest.mark.skipif(not GPU, reason="CuPy or a usable GPU is missing")(test))
+
+
 no_gpu = pytest.mark.skipif(GPU, reason="only meaningful where CuPy or a GPU is missing")
 
 

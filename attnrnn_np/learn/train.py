@@ -89,7 +89,9 @@ class TrainConfig:
     scales : tuple of int
         ``arnn-ms`` only.
     dtype : "float32" or "float64"
-    backend : "numpy" or "cupy"
+    backend : "numpy", "cupy" or "strict"
+        "strict" is the test backend :mod:`attnrnn_np.testing.strict` (CuPy's
+        rules on the CPU; import that module first).
     eval_every : int or None
         Steps between evaluations; None: once per epoch (n_train // batch_size).
     """
@@ -121,8 +123,8 @@ class TrainConfig:
             raise ValueError(f"lr must be > 0, got {self.lr}")
         if self.dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be float32 or float64, got {self.dtype!r}")
-        if self.backend not in ("numpy", "cupy"):
-            raise ValueError(f"backend must be numpy or cupy, got {self.backend!r}")
+        if self.backend not in ("numpy", "cupy", "strict"):
+            raise ValueError(f"backend must be numpy, cupy or strict (the test backend), got {self.backend!r}")
         model_config(self)  # validates the model's fields
 
     @property

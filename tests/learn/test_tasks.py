@@ -159,7 +159,7 @@ def test_batch_values_and_shapes(task, sets):
 def test_batch_on_the_backend(xp, sets):
     b = sets["mref", "train"].batch(np.arange(4), xp=xp)
     for a in b:
-        assert type(a).__module__.split(".")[0] == xp.__name__
+        assert type(a) is xp.ndarray
     np.testing.assert_array_equal(host(b.X), sets["mref", "train"].batch(np.arange(4)).X)
 
 
