@@ -303,20 +303,20 @@ EQUIVALENT = {
 # repository checks (test_repo.py) and the applicability test
 # (test_mutants_apply.py, which a planted mutant fails by construction).
 FAST_TESTS = (
-    "tests/test_pieces.py",
     "tests/test_golden.py",
     "tests/test_schedules.py",
+    "tests/test_pieces.py",
     "tests/test_init.py",
     "tests/test_extreme_logits.py",
     "tests/test_pool.py",
-    "tests/test_large_shapes.py",
-    "tests/test_gradients.py",
     "tests/test_properties.py",
-    "tests/test_multiscale.py",
-    "tests/test_receptive_field.py",
-    "tests/test_torch_oracle.py",
+    "tests/test_large_shapes.py",
     "tests/test_mask.py",
     "tests/test_layer.py",
+    "tests/test_receptive_field.py",
+    "tests/test_gradients.py",
+    "tests/test_multiscale.py",
+    "tests/test_torch_oracle.py",
 )
 
 # Loaded into each pytest run with -p: the ci profile without shrinking.
@@ -365,6 +365,8 @@ def _env(workdir):
     env["PYTHONPATH"] = str(workdir) + os.pathsep + env.get("PYTHONPATH", "")
     env["PYTHONDONTWRITEBYTECODE"] = "1"   # a mutant of the same size must not reuse a stale .pyc
     env["HYPOTHESIS_PROFILE"] = "ci"
+    for threads in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[threads] = "1"                 # --jobs copies run side by side, one core each
     return env
 
 
