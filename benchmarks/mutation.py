@@ -304,12 +304,12 @@ EQUIVALENT = {
 # repository checks (test_repo.py) and the applicability test
 # (test_mutants_apply.py, which a planted mutant fails by construction).
 FAST_TESTS = (
-    "tests/test_golden.py",
-    "tests/test_schedules.py",
-    "tests/test_pieces.py",
     "tests/test_init.py",
     "tests/test_extreme_logits.py",
     "tests/test_pool.py",
+    "tests/test_golden.py",
+    "tests/test_schedules.py",
+    "tests/test_pieces.py",
     "tests/test_large_shapes.py",
     "tests/test_properties.py",
     "tests/test_mask.py",
