@@ -331,6 +331,10 @@ def _wavefront_backward(dh, cache: WavefrontScanCache):
         dh_buf[:, lo:hi + 2] = 0.0
         dh_buf[:, lo:hi + 1] += d_in[..., :K]             # to the cells above
         dh_buf[:, lo + 1:hi + 2] += d_in[..., K:]         # to the cells on the left
-        dc_buf[:, lo:hi + 2] = 0.0
+        # Diagonal t − 1 reads dc from rows lo − 1 … hi. Rows lo … hi get dc_prev
+        # here; no clear is needed for row lo − 1 (slot lo): only the diagonals
+        # t' > t ran before, and they write slots lo(t') + 1 … with lo(t') ≥ lo,
+        # so slot lo still holds its initial zero, the dc of a cell in the last
+        # column, which has no cell on its right.
         dc_buf[:, lo + 1:hi + 2] = dc_prev
     return dU, dW_rec[:, :K], dW_rec[:, K:]

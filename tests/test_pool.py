@@ -147,6 +147,24 @@ def test_backward_is_repeatable_fresh_and_does_not_mutate(g):
     assert not np.shares_memory(a, dUp)
 
 
+@pytest.mark.parametrize("g", [1, 2, 3])
+def test_forward_results_share_no_memory_with_their_inputs(g):
+    """maxpool_forward and upsample_forward return new arrays at every scale, γ = 1
+    included, as their docstrings promise: at γ = 1 returning X (or S) itself
+    would give the same numbers, but a caller writing into the pooled map (an
+    in-place activation, an optimiser step) would then change the caller's X."""
+    rng = np.random.default_rng(g)
+    X = rng.normal(size=(2, 2 * g, 3 * g, 2))
+    X0 = X.copy()
+    Y, _ = maxpool_forward(X, g)
+    assert not np.shares_memory(Y, X)
+    Y += 1.0
+    np.testing.assert_array_equal(X, X0)
+    S = rng.normal(size=(2, 2, 3))
+    Up, _ = upsample_forward(S, g)
+    assert not np.shares_memory(Up, S)
+
+
 def test_bad_scales_and_shapes_raise_clear_errors():
     X = np.zeros((1, 4, 4, 2))
     with pytest.raises(ValueError, match=r"scale 3 does not divide.*\(1, 4, 4, 2\)"):

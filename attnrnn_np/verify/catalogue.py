@@ -105,6 +105,30 @@ BUGS = (
     Bug("combiner-axis", "combiner",
         "the combiner's softmax taken over positions instead of over the scales at each position",
         "every scale's logits agree; β and then S differ"),
+    Bug("derivative-sign", "backward",
+        "a derivative's sign flipped: σ(1 + σ) for σ(1 − σ), 1 + tanh² for 1 − tanh², a softmax backward's − Σ as +",
+        "every forward value agrees; the gradients of everything upstream of that piece differ"),
+    Bug("aliased-buffer", "backward",
+        "a cache or a result that is a view of a buffer later overwritten (a missing .copy()), or an output that is its input",
+        "the first values agree; the gradients (or the caller's input) change once the buffer is written"),
+    Bug("diagonal-bounds", "scan.fwd",
+        "the anti-diagonals' row range or walk off by one at a corner: max(0, t − W) for max(0, t − W + 1), "
+        "the last diagonal dropped, a negative slice stop that wraps",
+        "the first diagonals agree; cells near the right edge or the last corner differ"),
+    Bug("init-values", "U",
+        "a parameter initialised other than documented: a variance passed as the standard deviation, "
+        "N(0, 1) for N(0, 1/fan_in), a bias that should start at 0 does not",
+        "every function of given parameters agrees; freshly initialised layers differ (trains worse, silently)"),
+    Bug("kernel-flip", "U",
+        "the k×k kernel applied flipped (a true convolution instead of the cross-correlation) or transposed (taps a, b swapped)",
+        "U differs for k > 1 only, in both directions; with k = 1 every number agrees"),
+    Bug("direction-halves", "U",
+        "the [fwd, bwd] halves of a stacked array (the 8K channels of U, their biases or gradients) swapped or interleaved",
+        "U differs from the very first cell (only the gradients differ when the swap is in the backward)"),
+    Bug("upsample-block", "combiner",
+        "nearest upsampling that tiles the coarse map instead of repeating each value over its γ×γ block, "
+        "or whose backward averages each block's gradient instead of summing it",
+        "every scale's logits agree; the upsampled logits (or only the coarse scales' gradients) differ"),
 )
 
 
