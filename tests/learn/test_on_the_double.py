@@ -99,7 +99,7 @@ def test_demo_and_experiment_on_the_double(tmp_path):
         assert metrics["models"][name]["history"] == reference["models"][name]["history"]
     assert (tmp_path / "demo" / "masks.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
-    runs = run_experiment(tmp_path / "ex", steps=1, tasks=("mref",), models=("none", "arnn-ms"), jobs=1,
+    runs = run_experiment(tmp_path / "ex", steps=1, seeds=1, tasks=("mref",), models=("none", "arnn-ms"), jobs=1,
                           cache_dir=cache, log=lambda m: None, backend="strict", **sizes)
     assert [r["model"] for r in runs] == ["none", "arnn-ms"]
     assert json.loads((tmp_path / "ex" / "table.json").read_text())["config"]["backend"] == "strict"
