@@ -141,7 +141,7 @@ def _tier(module):
         return 4
     if len(parts) > 1 or (PACKAGE / parts[0]).is_dir():
         return 5  # a subpackage of tools
-    return {"backend": 1, "gradcheck": 3, "tour": 5, "cli": 6}.get(parts[0], 2)
+    return {"backend": 1, "atomic": 1, "gradcheck": 3, "tour": 5, "cli": 6}.get(parts[0], 2)
 
 
 def _imports(tree, package):

@@ -26,13 +26,12 @@ same problems twice gives byte-identical files (no time stamps; the
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from ..arnn import arnn_backward, arnn_forward
+from ..atomic import write_text_atomic
 from ..learn.safe_npz import save_npz_atomic
 from ..multiscale import multiscale_arnn_backward, multiscale_arnn_forward
 from .problems import Problem, problems as all_problems
@@ -128,19 +127,6 @@ def _manifest_entry(problem, arrays):
     }
 
 
-def _write_text_atomic(path, text):
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_golden(out, problems=None):
     """Write one golden ``.npz`` per problem and ``manifest.json`` into the folder ``out``.
 
@@ -167,7 +153,7 @@ def write_golden(out, problems=None):
         entries.append(_manifest_entry(problem, arrays))
     manifest = {"format": FORMAT_VERSION, "conventions": CONVENTIONS, "problems": entries}
     path = out / "manifest.json"
-    _write_text_atomic(path, json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+    write_text_atomic(path, json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
     return written + [path]
 
 
