@@ -252,18 +252,17 @@ def arnn_logits_backward(dS, cache: ARNNCache):
     dX, dW_x = conv_same_backward(dU, cache.conv)
     dU_sum = dU.sum(axis=(1, 2))                                          # (N, 8K)
     db_all = dU_sum.sum(axis=0)
-    g = {f"{prefix}head.w": dw, f"{prefix}head.b": db}
+    grads = {f"{prefix}head.w": dw, f"{prefix}head.b": db}
     for n, d in enumerate(DIRECTIONS):
         sl = slice(4 * K * n, 4 * K * (n + 1))
-        g[f"{prefix}{d}.W_x"] = dW_x[..., sl]
-        g[f"{prefix}{d}.b"] = db_all[sl]
-        g[f"{prefix}{d}.W_up"] = dW_up[n]
-        g[f"{prefix}{d}.W_left"] = dW_left[n]
+        grads[f"{prefix}{d}.W_x"] = dW_x[..., sl]
+        grads[f"{prefix}{d}.b"] = db_all[sl]
+        grads[f"{prefix}{d}.W_up"] = dW_up[n]
+        grads[f"{prefix}{d}.W_left"] = dW_left[n]
         if cache.W_q is not None:
-            g[f"{prefix}{d}.W_q"] = cache.q.T @ dU_sum[:, sl]
+            grads[f"{prefix}{d}.W_q"] = cache.q.T @ dU_sum[:, sl]
     dq = None if cache.W_q is None else dU_sum @ cache.W_q.T              # (N, Q)
-    grads = {key: xp.ascontiguousarray(g[key]) for key in cache.keys}
-    return dX, dq, grads
+    return dX, dq, {key: xp.ascontiguousarray(grads[key]) for key in cache.keys}
 
 
 def arnn_forward(X, params, q=None, *, normalize="sigmoid", schedule="wavefront", recurrent=True):

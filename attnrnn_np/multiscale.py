@@ -63,7 +63,7 @@ class MultiScaleCache(NamedTuple):
 
 
 def scale_prefix(gamma):
-    """The key prefix of scale γ's ARNN, e.gamma. ``"scale2."``."""
+    """The key prefix of scale γ's ARNN, e.g. ``"scale2."``."""
     return f"scale{gamma}."
 
 
@@ -76,7 +76,7 @@ def check_scales(scales):
     if isinstance(scales, (str, bytes)) or not hasattr(scales, "__len__"):
         raise TypeError(f"scales must be a tuple of positive integers such as (1, 2, 4), got {scales!r}")
     if len(scales) == 0:
-        raise ValueError("scales must name at least one scale, e.gamma. (1,) or (1, 2, 4); got ()")
+        raise ValueError("scales must name at least one scale, e.g. (1,) or (1, 2, 4); got ()")
     out = tuple(check_gamma(gamma) for gamma in scales)
     repeated = sorted({gamma for gamma in out if out.count(gamma) > 1})
     if repeated:
@@ -185,7 +185,7 @@ def init_multiscale_params(in_channels, hidden, scales, *, query_dim=0, kernel_s
     hidden : int
         K, hidden size of each direction's LSTM, at every scale.
     scales : sequence of int
-        Distinct positive scales γ, e.gamma. (1, 2, 4); their order is the order
+        Distinct positive scales γ, e.g. (1, 2, 4); their order is the order
         of comb.V's columns.
     query_dim, kernel_size, dtype, xp
         As in :func:`~attnrnn_np.init_arnn_params`.
@@ -281,14 +281,14 @@ def multiscale_arnn_forward(X, params, q=None, *, scales, normalize="sigmoid", s
 
     pool_caches, arnn_caches, up_caches, ups = [], [], [], []
     for gamma in scales:
-        X_g, pool_cache = maxpool_forward(X, gamma)                              # (N, H/γ, W/γ, C)
-        S_g, arnn_cache = arnn_logits_forward(X_g, params, q, prefix=scale_prefix(gamma),
+        X_gamma, pool_cache = maxpool_forward(X, gamma)                          # (N, H/γ, W/γ, C)
+        S_gamma, arnn_cache = arnn_logits_forward(X_gamma, params, q, prefix=scale_prefix(gamma),
                                               schedule=schedule, recurrent=recurrent)
-        Up_g, up_cache = upsample_forward(S_g, gamma)                            # (N, H, W)
+        Up_gamma, up_cache = upsample_forward(S_gamma, gamma)                        # (N, H, W)
         pool_caches.append(pool_cache)
         arnn_caches.append(arnn_cache)
         up_caches.append(up_cache)
-        ups.append(Up_g)
+        ups.append(Up_gamma)
     Up = xp.stack(ups, axis=-1)                                              # (N, H, W, n_s)
     S, comb_cache = combiner_forward(X, Up, params["comb.V"], params["comb.c"])
     A, norm_cache = normalize_forward(S, normalize)
@@ -333,11 +333,11 @@ def multiscale_arnn_backward(dA, cache: MultiScaleCache):
     dX, dUp, dV, dc = combiner_backward(dS, cache.comb)
     dq = None
     grads = {"comb.V": dV, "comb.c": dc}
-    for s, (pool_cache, arnn_cache, up_cache) in enumerate(zip(cache.pool, cache.arnn, cache.up)):
-        dS_g = upsample_backward(dUp[..., s], up_cache)                      # (N, H/γ, W/γ)
-        dX_g, dq_g, grads_g = arnn_logits_backward(dS_g, arnn_cache)
-        dX = dX + maxpool_backward(dX_g, pool_cache)
-        if dq_g is not None:
-            dq = dq_g if dq is None else dq + dq_g
-        grads.update(grads_g)
+    for s, (pool_cache, arnn_cache, up_cache) in enumerate(zip(cache.pool, cache.arnn, cache.up, strict=True)):
+        dS_gamma = upsample_backward(dUp[..., s], up_cache)                  # (N, H/γ, W/γ)
+        dX_gamma, dq_gamma, grads_gamma = arnn_logits_backward(dS_gamma, arnn_cache)
+        dX = dX + maxpool_backward(dX_gamma, pool_cache)
+        if dq_gamma is not None:
+            dq = dq_gamma if dq is None else dq + dq_gamma
+        grads.update(grads_gamma)
     return dX, dq, {key: grads[key] for key in cache.keys}

@@ -274,9 +274,9 @@ MUTANTS = (
        "dZ = beta * (dbeta - (beta * dbeta)", "dZ = beta * (dbeta + (beta * dbeta)"),
     # ---------------------------------------------------------- multiscale.py
     _m("multiscale-dX-assigned", "accumulate-assign", "multiscale.py",
-       "dX = dX + maxpool_backward(dX_g, pool_cache)", "dX = maxpool_backward(dX_g, pool_cache)"),
+       "dX = dX + maxpool_backward(dX_gamma, pool_cache)", "dX = maxpool_backward(dX_gamma, pool_cache)"),
     _m("multiscale-dq-assigned", "accumulate-assign", "multiscale.py",
-       "dq = dq_g if dq is None else dq + dq_g", "dq = dq_g"),
+       "dq = dq_gamma if dq is None else dq + dq_gamma", "dq = dq_gamma"),
     _m("init-comb-c-prefers-a-scale", "init-values", "multiscale.py",
        'params["comb.c"] = xp.zeros(len(scales), dtype=dtype)',
        'params["comb.c"] = xp.linspace(0.0, 1.0, len(scales), dtype=dtype)'),
