@@ -3,7 +3,7 @@
 Composition of the pieces, in order::
 
     U_d = conv_k×k(X, d.W_x) + d.b + q · d.W_q           (conv.py)
-    h_fwd, h_bwd = two diagonal-LSTM scans                (directions.py, scan.py)
+    h_fwd, h_bwd = two diagonal-LSTM scans                (directions.py, scan.py, wavefront.py)
     S = h_fwd · head.w[:K] + h_bwd · head.w[K:] + head.b  (head.py)
     A = σ(S) or spatial softmax(S)                        (normalize.py)
 """

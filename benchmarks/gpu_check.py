@@ -183,7 +183,8 @@ def _time(run, sync, repeats, warmup):
         run()
         sync()
         times.append(time.perf_counter() - t0)
-    return {"median_ms": 1e3 * statistics.median(times), "min_ms": 1e3 * min(times)}
+    return {"median_ms": 1e3 * statistics.median(times), "min_ms": 1e3 * min(times),
+            "repeats_ms": [1e3 * t for t in times]}
 
 
 def timings(dev, sync, *, tiny=False):

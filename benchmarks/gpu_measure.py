@@ -281,11 +281,10 @@ class CupyDevice:
         counter["launches"] = sum(1 for e in prof.events() if str(e.device_type).endswith("CUDA"))
 
     def launch_counter(self):
-        try:
-            import torch.profiler  # noqa: F401
-        except ImportError:
+        torch, _ = torch_on_cuda()
+        if torch is None:
             return None
-        return "CUDA kernels seen by torch.profiler (CUPTI, every kernel of the process)"
+        return "GPU operations (kernels, memsets, copies) seen by torch.profiler (CUPTI: every one of the process)"
 
     def versions(self):
         cuda = self.cupy.cuda
@@ -369,12 +368,15 @@ def measure_layer(dev, *, tiny=False, dtypes=("float32", "float64")):
             row["host_us_per_step"] = cpu / row["wavefront_steps"]
             row["peak_pool_bytes"] = dev.peak_bytes(step)
             if counting is None:
-                row["launches"] = {"status": "needs torch's profiler (CUPTI): torch is not installed"}
+                row["launches"] = {"status": "needs torch's profiler (CUPTI): torch with CUDA is not installed"}
             else:
                 with dev.count_launches() as counter:
                     step()
-                row["launches"] = {"status": "measured", "per_call": counter["launches"],
-                                   "per_step": counter["launches"] / row["wavefront_steps"], "how": counting}
+                if counter["launches"] == 0:   # a profiler that saw nothing measured nothing
+                    row["launches"] = {"status": f"not measured: {counting} saw no operation"}
+                else:
+                    row["launches"] = {"status": "measured", "per_call": counter["launches"],
+                                       "per_step": counter["launches"] / row["wavefront_steps"], "how": counting}
             row["graph"] = graph_against_eager(dev, step, n_warmup, n_repeat)
             rows.append(row)
     return rows

@@ -176,3 +176,23 @@ def test_the_peak_memory_stand_in_sees_an_allocation(measure):
     small = dev.peak_bytes(lambda: dev.xp.zeros(10))
     large = dev.peak_bytes(lambda: dev.xp.zeros(1_000_000))
     assert large >= 8_000_000 > small
+
+
+def test_the_summary_tables_read_a_gpu_report(measure):
+    """The GPU day's branches of the summary (torch measured, a graph measured) on a report of that shape."""
+    timed = {"cpu_us": [900.0, 1100.0], "gpu_us": [1000.0, 1200.0]}
+    layer = {"sweep": "N", "dtype": "float32", "shape": dict(N=8, H=16, W=16, C=32, K=32), "wavefront_steps": 62,
+             "cold": {"cpu_us": 5e4, "gpu_us": 6e4}, "warm": timed, "median_cpu_us": 1000.0,
+             "median_gpu_us": 1100.0, "verdict": "launch-bound", "host_us_per_step": 16.1,
+             "peak_pool_bytes": 3 * 2**20,
+             "launches": {"status": "measured", "per_call": 2232, "per_step": 36.0, "how": "profiler"},
+             "graph": {"status": "measured", "replay_max_error": 0.0, "eager": timed, "graph": timed}}
+    torch_row = {"sweep": "N", "dtype": "float32", "shape": layer["shape"], "tf32": False, "eager": timed,
+                 "graph": {"status": "not possible", "reason": "x"}, "cudnn_lstm_bound": {"label": "bound", **timed}}
+    report = {"date": "today", "rehearsal": False, "clock": "CUDA events",
+              "versions": {"device": "a GPU", "driver": 1, "cuda_runtime": 2, "cupy": "3", "torch": "4"},
+              "layer": [layer], "torch": {"status": "measured", "rows": [torch_row]}}
+    text = measure.summary_markdown(report)
+    assert "| N | float32 | 8 | 16 | 62 | 60.00 | 1.00 | 1.10 | launch-bound | 16 | 36.0 | 3.0 | 1.10 |" in text
+    assert "| N | float32 | 8 | 16 | 1.10 | not possible | 1.10 |" in text
+    assert "TF32 off" in text and "speed-of-light bound" in text and "mean nothing" not in text
