@@ -3,6 +3,9 @@
 Without a GPU it must say so and check nothing (exit status 2). Its
 rehearsal runs every step with the strict double standing in for CuPy at
 tiny sizes, so a broken script shows here and not on the day a GPU is lent.
+The measurements of gpu_measure.py are rehearsed the same way: the stand-ins
+for CUDA events, graph capture, the memory pool and the launch counter are
+attacked both ways below, and what has no stand-in must say "needs a GPU".
 """
 
 import importlib.util
@@ -34,7 +37,7 @@ def test_the_rehearsal_runs_every_step(tmp_path):
     out = proc.stdout
     assert "rehearsal: no GPU was used" in out and out.strip().endswith("all checks passed")
     for step in ("pytest -m gpu", "layer float64", "multi-scale layer float32", "training step, six models float64",
-                 "timing (forward+backward", "demo"):
+                 "timing (forward+backward", "measurements (sweeps", "demo"):
         assert f"ok   {step}" in out, step
     assert (tmp_path / "r.json").read_text().startswith("{")
 
