@@ -25,7 +25,7 @@ class CombinerCache(NamedTuple):
     Up: object    # (N, H, W, n_s) the scales' upsampled logits
 
 
-def combiner_forward(X, Up, V, c):
+def combiner_forward(X, Up, V, c, *, xp=None):
     """Mix the scales' logits with weights predicted from X.
 
     Parameters
@@ -55,7 +55,7 @@ def combiner_forward(X, Up, V, c):
 
     With one scale β ≡ 1 exactly, so S = Up[..., 0] bit for bit.
     """
-    xp = array_module(X, Up, V, c)
+    xp = array_module(X, Up, V, c) if xp is None else xp
     Z = X @ V + c                                                   # (N, H, W, n_s)
     E = xp.exp(Z - Z.max(axis=-1, keepdims=True))
     beta = E / E.sum(axis=-1, keepdims=True)

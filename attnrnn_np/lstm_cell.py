@@ -21,7 +21,7 @@ class LSTMCellCache(NamedTuple):
     tanh_c: object  # (..., K) tanh of the new cell state
 
 
-def gate_activations(G, out=None):
+def gate_activations(G, out=None, *, xp=None):
     """Activate the four gate blocks of ``G`` (..., 4K) in order i, f, g, o.
 
     i, f, o = σ(G_i), σ(G_f), σ(G_o) and g = tanh(G_g). Because
@@ -31,7 +31,7 @@ def gate_activations(G, out=None):
     two is the cheapest elementwise form, and it is stable for any finite G.
     ``out`` (may be ``G`` itself) receives the result instead of a new array.
     """
-    xp = array_module(G)
+    xp = array_module(G) if xp is None else xp
     K = G.shape[-1] // 4
     half = xp.full((4 * K,), 0.5, dtype=G.dtype)
     half[2 * K:3 * K] = 1.0            # g keeps tanh(G_g) unscaled
@@ -44,7 +44,7 @@ def gate_activations(G, out=None):
     return a
 
 
-def lstm_cell_forward(G, c_prev, *, overwrite_G=False):
+def lstm_cell_forward(G, c_prev, *, overwrite_G=False, xp=None):
     """One LSTM step from gate pre-activations.
 
     Parameters
@@ -71,9 +71,9 @@ def lstm_cell_forward(G, c_prev, *, overwrite_G=False):
         c = f ⊙ c_prev + i ⊙ g
         h = o ⊙ tanh(c)
     """
-    xp = array_module(G, c_prev)
+    xp = array_module(G, c_prev) if xp is None else xp
     K = G.shape[-1] // 4
-    a = gate_activations(G, out=G if overwrite_G else None)
+    a = gate_activations(G, out=G if overwrite_G else None, xp=xp)
     i, f, g, o = a[..., :K], a[..., K:2 * K], a[..., 2 * K:3 * K], a[..., 3 * K:]
     c = f * c_prev
     c += i * g
@@ -82,7 +82,7 @@ def lstm_cell_forward(G, c_prev, *, overwrite_G=False):
     return h, c, LSTMCellCache(a, c_prev, tanh_c)
 
 
-def lstm_cell_backward(dh, dc, cache: LSTMCellCache):
+def lstm_cell_backward(dh, dc, cache: LSTMCellCache, *, xp=None):
     """Backward of :func:`lstm_cell_forward`.
 
     Parameters
@@ -117,7 +117,7 @@ def lstm_cell_backward(dh, dc, cache: LSTMCellCache):
     by its gate's gradient.
     """
     a, c_prev, tanh_c = cache.gates, cache.c_prev, cache.tanh_c
-    xp = array_module(a)
+    xp = array_module(a) if xp is None else xp
     K = a.shape[-1] // 4
     i, f, g, o = a[..., :K], a[..., K:2 * K], a[..., 2 * K:3 * K], a[..., 3 * K:]
     if dh is None:

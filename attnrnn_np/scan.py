@@ -83,7 +83,7 @@ def check_schedule(schedule):
         raise ValueError(f"unknown schedule {schedule!r}; expected one of {SCHEDULES}")
 
 
-def diagonal_lstm_forward(U, W_up, W_left, *, schedule="wavefront", reverse=None):
+def diagonal_lstm_forward(U, W_up, W_left, *, schedule="wavefront", reverse=None, xp=None):
     """Run D diagonal LSTM scans.
 
     Parameters
@@ -105,15 +105,20 @@ def diagonal_lstm_forward(U, W_up, W_left, *, schedule="wavefront", reverse=None
     h : array (D, N, H, W, K)
         Hidden states, in map coordinates.
     cache : WavefrontScanCache or RasterScanCache
+
+    A caller that passes ``xp`` has checked the arguments (the boundary rule,
+    module docstring); without it ``schedule`` and ``reverse`` are checked here.
     """
-    check_schedule(schedule)
-    reverse = _check_reverse(reverse, U.shape[0])
+    if xp is None:
+        check_schedule(schedule)
+        reverse = _check_reverse(reverse, U.shape[0])
+        xp = array_module(U, W_up, W_left)
     if schedule == "raster":
-        return _raster_forward(U, W_up, W_left, reverse)
-    return wavefront_forward(U, W_up, W_left, reverse)
+        return _raster_forward(U, W_up, W_left, reverse, xp)
+    return wavefront_forward(U, W_up, W_left, reverse, xp=xp)
 
 
-def diagonal_lstm_backward(dh, cache):
+def diagonal_lstm_backward(dh, cache, *, xp=None):
     """Backward of :func:`diagonal_lstm_forward`.
 
     Parameters
@@ -133,24 +138,23 @@ def diagonal_lstm_backward(dh, cache):
     dW_up, dW_left : array (D, K, 4K)
         Freshly allocated (never accumulated into anything).
     """
+    xp = array_module(dh) if xp is None else xp
     if isinstance(cache, RasterScanCache):
-        return _raster_backward(dh, cache)
-    return wavefront_backward(dh, cache)
+        return _raster_backward(dh, cache, xp)
+    return wavefront_backward(dh, cache, xp=xp)
 
 
 # --------------------------------------------------------------------------
 # raster: the reference loop
 # --------------------------------------------------------------------------
 
-def _turn(a, reverse):
+def _turn(a, reverse, xp):
     """Rotate by 180° the maps of the reversed scans; ``a``: (D, N, H, W, F)."""
-    xp = array_module(a)
     return xp.stack([rot180(a[d]) if r else a[d] for d, r in enumerate(reverse)])
 
 
-def _raster_forward(U, W_up, W_left, reverse):
-    xp = array_module(U, W_up, W_left)
-    U = _turn(U, reverse)                                  # each scan now runs in raster order
+def _raster_forward(U, W_up, W_left, reverse, xp):
+    U = _turn(U, reverse, xp)                                  # each scan now runs in raster order
     D, N, H, W, K4 = U.shape
     K = K4 // 4
     h = xp.zeros((D, N, H, W, K), dtype=U.dtype)
@@ -163,23 +167,22 @@ def _raster_forward(U, W_up, W_left, reverse):
             h_left = h[:, :, i, j - 1] if j > 0 else zero
             c_left = c[:, :, i, j - 1] if j > 0 else zero
             G = U[:, :, i, j] + h_up @ W_up + h_left @ W_left  # (D, N, 4K)
-            h[:, :, i, j], c[:, :, i, j], cells[i][j] = lstm_cell_forward(G, c_left)
+            h[:, :, i, j], c[:, :, i, j], cells[i][j] = lstm_cell_forward(G, c_left, xp=xp)
     cache = RasterScanCache((D, N, H, W, K), reverse, W_up, W_left, h, cells)
-    return _turn(h, reverse), cache
+    return _turn(h, reverse, xp), cache
 
 
-def _raster_backward(dh, cache: RasterScanCache):
-    xp = array_module(dh)
+def _raster_backward(dh, cache: RasterScanCache, xp):
     D, N, H, W, K = cache.shape
     W_up, W_left, h = cache.W_up, cache.W_left, cache.h
-    dh_acc = _turn(dh, cache.reverse)                # upstream + what later cells send back (a copy)
+    dh_acc = _turn(dh, cache.reverse, xp)                # upstream + what later cells send back (a copy)
     dc_acc = xp.zeros_like(dh_acc)
     dU = xp.zeros((D, N, H, W, 4 * K), dtype=dh.dtype)
     dW_up = xp.zeros_like(W_up)
     dW_left = xp.zeros_like(W_left)
     for i in reversed(range(H)):
         for j in reversed(range(W)):
-            dG, dc_prev = lstm_cell_backward(dh_acc[:, :, i, j], dc_acc[:, :, i, j], cache.cells[i][j])
+            dG, dc_prev = lstm_cell_backward(dh_acc[:, :, i, j], dc_acc[:, :, i, j], cache.cells[i][j], xp=xp)
             dU[:, :, i, j] = dG
             if i > 0:
                 dW_up += h[:, :, i - 1, j].transpose(0, 2, 1) @ dG   # (D, K, N) @ (D, N, 4K)
@@ -188,4 +191,4 @@ def _raster_backward(dh, cache: RasterScanCache):
                 dW_left += h[:, :, i, j - 1].transpose(0, 2, 1) @ dG
                 dh_acc[:, :, i, j - 1] += dG @ W_left.transpose(0, 2, 1)
                 dc_acc[:, :, i, j - 1] += dc_prev
-    return _turn(dU, cache.reverse), dW_up, dW_left
+    return _turn(dU, cache.reverse, xp), dW_up, dW_left

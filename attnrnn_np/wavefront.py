@@ -105,7 +105,7 @@ def _neighbour_states(h_pairs, h_cells, W, t, diags, reverse):
     return h_pairs[:, lo:hi + 1]
 
 
-def wavefront_forward(U, W_up, W_left, reverse):
+def wavefront_forward(U, W_up, W_left, reverse, *, xp=None):
     """The scans of :func:`attnrnn_np.scan.diagonal_lstm_forward`, one step per anti-diagonal.
 
     Parameters
@@ -122,7 +122,7 @@ def wavefront_forward(U, W_up, W_left, reverse):
         Hidden states in map coordinates, a view of an (N, H, W, D, K) array.
     cache : WavefrontScanCache
     """
-    xp = array_module(U, W_up, W_left)
+    xp = array_module(U, W_up, W_left) if xp is None else xp
     D, N, H, W, K4 = U.shape
     K = K4 // 4
     W_rec = xp.concatenate([W_up, W_left], axis=1)        # (D, 2K, 4K)
@@ -143,7 +143,7 @@ def wavefront_forward(U, W_up, W_left, reverse):
         G = (h_in.reshape(D, L * N, 2 * K) @ W_rec).reshape(D, L, N, 4 * K)
         for d in range(D):
             G[d] += _diagonal(U_cells[d], W, t, lo, hi, reverse[d])
-        h, c, cell = lstm_cell_forward(G, c_left, overwrite_G=True)  # (D, L, N, K)
+        h, c, cell = lstm_cell_forward(G, c_left, overwrite_G=True, xp=xp)  # (D, L, N, K)
         h_pairs[:, lo + 1:hi + 2, :, :K] = h              # slots lo + 1 … hi + 1: as h_up of the rows below
         h_pairs[:, lo:hi + 1, :, K:] = h                  # and as h_left of the same rows
         c_buf[:, lo + 1:hi + 2] = c
@@ -153,7 +153,7 @@ def wavefront_forward(U, W_up, W_left, reverse):
     return h_map, WavefrontScanCache((D, N, H, W, K), reverse, W_rec, h_map, cells)
 
 
-def wavefront_backward(dh, cache: WavefrontScanCache):
+def wavefront_backward(dh, cache: WavefrontScanCache, *, xp=None):
     """Backward of :func:`wavefront_forward`, diagonals t = H + W − 2, …, 0.
 
     Parameters
@@ -170,7 +170,7 @@ def wavefront_backward(dh, cache: WavefrontScanCache):
     dW_up, dW_left : array (D, K, 4K)
         Views of one freshly allocated (D, 2K, 4K) array.
     """
-    xp = array_module(dh)
+    xp = array_module(dh) if xp is None else xp
     D, N, H, W, K = cache.shape
     reverse = cache.reverse
     diags = diagonals(H, W)
@@ -190,7 +190,7 @@ def wavefront_backward(dh, cache: WavefrontScanCache):
         dh_t = dh_buf[:, lo + 1:hi + 2]                   # (D, L, N, K): what diagonal t + 1 sent back
         for d in range(D):
             dh_t[d] += _diagonal(dh_cells[d], W, t, lo, hi, reverse[d])     # plus the head's gradient
-        dG, dc_prev = lstm_cell_backward(dh_t, dc_buf[:, lo + 1:hi + 2], cache.cells[t])
+        dG, dc_prev = lstm_cell_backward(dh_t, dc_buf[:, lo + 1:hi + 2], cache.cells[t], xp=xp)
         for d in range(D):
             _diagonal(dU_cells[d], W, t, lo, hi, reverse[d])[...] = dG[d]   # U enters G with weight 1
         dG = dG.reshape(D, L * N, 4 * K)
