@@ -134,14 +134,26 @@ def test_non_finite_inputs_cost_syncs_only_on_the_way_to_the_error():
 
 @pytest.mark.parametrize("model", MODELS)
 def test_a_training_step_never_synchronises_in_the_layer(model):
-    """model_forward + model_backward (what a training step runs before reading the loss): no host sync."""
+    """model_forward + model_backward (what a training step runs before reading the loss): no host sync.
+
+    The same problem through the layer's public functions synchronises (the check for NaN and Inf),
+    which is why the learning stack calls the trusted maths.
+    """
     xp = strict.xp
     config = ModelConfig(model=model)
     params = init_model(config, seed=0, xp=xp)
     rng = np.random.default_rng(0)
-    X = xp.asarray(rng.normal(size=(2, 32, 32, config.in_channels)))
-    q = xp.asarray(rng.normal(size=(2, config.query_dim)))
+    X = xp.asarray(rng.normal(size=(2, 32, 32, config.in_channels)), dtype="float32")
+    q = xp.asarray(rng.normal(size=(2, config.query_dim)), dtype="float32")
     strict.host_syncs.reset()
     logits, _, cache = model_forward(params, X, q, config)
     model_backward(xp.ones_like(logits), cache)
     assert strict.host_syncs.total == 0, strict.host_syncs.by_kind
+
+
+def test_a_model_forward_still_refuses_another_dtype():
+    config = ModelConfig(model="arnn")
+    params = init_model(config, seed=0)
+    X = np.zeros((2, 32, 32, config.in_channels))
+    with pytest.raises(TypeError, match="X has dtype float64 but the parameters are float32"):
+        model_forward(params, X, np.zeros((2, config.query_dim), dtype="float32"), config)

@@ -66,7 +66,7 @@ from ..conv import conv_same_backward, conv_same_forward
 from .layers import (conv2d_backward, conv2d_forward, he_normal, init_conv2d, init_linear, linear_backward,
                  linear_forward, relu_backward, relu_forward)
 from ..normalize import normalize_backward, normalize_forward
-from ..validate import resolve_xp
+from ..validate import check_float_arrays, resolve_xp
 
 __all__ = ["MODELS", "ModelConfig", "ModelCache", "init_model", "model_forward", "model_backward",
            "attention_kind"]
@@ -308,6 +308,13 @@ def model_forward(params, X, q, config: ModelConfig):
     xp = array_module(X, *params.values())
     if (q is None) != (config.query_dim == 0):
         raise ValueError(f"q must be given exactly when query_dim > 0 (query_dim={config.query_dim})")
+    # the checks of the attention layer's public functions that its trusted maths skips (values excepted:
+    # a training step reads back only its loss)
+    check_float_arrays((("X", X), ("q", q)) if q is not None else (("X", X),))
+    dtype = params["cls.W"].dtype
+    for name, a in (("X", X), ("q", q)):
+        if a is not None and a.dtype != dtype:
+            raise TypeError(f"{name} has dtype {a.dtype} but the parameters are {dtype}; use one dtype")
     trunk = []
     F = X
     for n in range(1, len(config.trunk) + 1):
