@@ -38,7 +38,15 @@ from .combiner import CombinerCache, combiner_backward, combiner_forward
 from .normalize import NormalizeCache, check_normalize, normalize_backward, normalize_forward
 from .pool import check_gamma, maxpool_backward, maxpool_forward, upsample_backward, upsample_forward
 from .scan import check_schedule
-from .validate import check_cache, check_flag, check_float_arrays, check_upstream, resolve_xp
+from .validate import (
+    check_cache,
+    check_flag,
+    check_float_arrays,
+    check_seed,
+    check_size,
+    check_upstream,
+    resolve_xp,
+)
 
 __all__ = [
     "COMBINER_KEYS",
@@ -218,7 +226,8 @@ def init_multiscale_params(in_channels, hidden, scales, *, query_dim=0, kernel_s
     """
     scales = check_scales(scales)
     xp = resolve_xp(xp)
-    C = int(in_channels)
+    C = check_size(in_channels, "in_channels", 1)
+    seed = check_seed(seed)
     params = {}  # init_arnn_params validates the sizes and dtype before anything is drawn
     for gamma in scales:
         sub_seed = host_seed(seed, gamma)
