@@ -7,10 +7,17 @@ pointing at the worst entry.
 
 import numpy as np
 import pytest
-
-from attnrnn_np.gradcheck import (GradCheckResult, check_gradients, compare, directional_check, format_report,
-                                  numerical_vjp, rel_error)
 from strategies import assert_close, host
+
+from attnrnn_np.gradcheck import (
+    GradCheckResult,
+    check_gradients,
+    compare,
+    directional_check,
+    format_report,
+    numerical_vjp,
+    rel_error,
+)
 
 
 def test_rel_error_is_zero_when_both_sides_are_zero(xp):
