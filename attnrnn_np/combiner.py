@@ -7,6 +7,10 @@ feature column to decide how much each scale counts there::
     Z[n,i,j,s] = X[n,i,j,:] · V[:,s] + c[s]
     β[n,i,j,:] = softmax over s of Z[n,i,j,:]
     S[n,i,j]   = Σ_s β[n,i,j,s] · Up[n,i,j,s]
+
+Trusted maths (the boundary rule, docs/contributing.md): called with ``xp``
+by a public function, these functions check nothing; without ``xp`` they
+resolve the module from their arrays, for direct use in tests and notebooks.
 """
 
 from __future__ import annotations

@@ -7,6 +7,10 @@ last, exactly as docs/model.md §3.1 writes it:
 
 with X taken as 0 outside the map. The bias and query terms are added by the
 caller; this module only convolves.
+
+Trusted maths (the boundary rule, docs/contributing.md): called with ``xp``
+by a public function, these functions check nothing; without ``xp`` they
+resolve the module from their arrays, for direct use in tests and notebooks.
 """
 
 from __future__ import annotations

@@ -16,6 +16,10 @@ Both scans are run as one batch of D = 2 scans (the second marked
 With ``recurrent=False`` (the "independent" ablation) the state-to-state
 terms are dropped: every cell sees zero states, so h[i,j] depends on U[i,j]
 alone.
+
+Trusted maths (the boundary rule, docs/contributing.md): called with ``xp``
+by a public function, these functions check nothing; without ``xp`` they
+resolve the module from their arrays, for direct use in tests and notebooks.
 """
 
 from __future__ import annotations

@@ -1,4 +1,9 @@
-"""The output head: one logit per position from both directions' states."""
+"""The output head: one logit per position from both directions' states.
+
+Trusted maths (the boundary rule, docs/contributing.md): called with ``xp``
+by a public function, these functions check nothing; without ``xp`` they
+resolve the module from their arrays, for direct use in tests and notebooks.
+"""
 
 from __future__ import annotations
 

@@ -4,6 +4,10 @@ The cell does not own any weights: whoever calls it has already summed the
 input-to-state and state-to-state contributions into ``G``. That keeps the
 cell identical for the raster loop, the wavefront schedule and the
 "independent" ablation.
+
+Trusted maths (the boundary rule, docs/contributing.md): called with ``xp``
+by a public function, these functions check nothing; without ``xp`` they
+resolve the module from their arrays, for direct use in tests and notebooks.
 """
 
 from __future__ import annotations

@@ -13,6 +13,13 @@ position by position::
 
 The backward pass runs the same chain in reverse; X receives gradient from
 every scale (through its pooling window's winner) and from the combiner.
+
+The boundary rule (docs/contributing.md): ``multiscale_arnn_forward`` and
+``multiscale_arnn_backward`` check once (scales, options, every scale's
+parameters, X and q, memory) and read values back to the host once per
+forward call; each scale then runs the single-scale maths
+(``trusted_logits_forward``), which checks nothing. The ``trusted_*``
+functions here are that maths for callers that have checked already.
 """
 
 from __future__ import annotations

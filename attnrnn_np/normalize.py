@@ -1,4 +1,9 @@
-"""Turning attention logits into a mask: sigmoid or spatial softmax."""
+"""Turning attention logits into a mask: sigmoid or spatial softmax.
+
+Trusted maths (the boundary rule, docs/contributing.md): called with ``xp``
+by a public function, these functions check nothing; without ``xp`` they
+resolve the module from their arrays, for direct use in tests and notebooks.
+"""
 
 from __future__ import annotations
 

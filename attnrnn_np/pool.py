@@ -10,6 +10,10 @@ block::
 Both are linear maps (max-pooling piecewise so) whose adjoints are short:
 max-pooling sends each window's gradient to the one element that won, and
 nearest upsampling sums the gradient over each block.
+
+Trusted maths (the boundary rule, docs/contributing.md): called with ``xp``
+by a public function, these functions check nothing; without ``xp`` they
+resolve the module from their arrays, for direct use in tests and notebooks.
 """
 
 from __future__ import annotations
