@@ -19,6 +19,7 @@ import numpy as np
 
 __all__ = [
     "array_module",
+    "kind_of",
     "to_numpy",
     "host_rng",
     "host_seed",
@@ -52,6 +53,23 @@ def register_device_double(namespace):
     _DEVICE_DOUBLES[namespace.__name__] = namespace
 
 
+def kind_of(a):
+    """``(backend name, module)`` of one array (module None for CuPy, not imported here).
+
+    Raises ``TypeError`` for anything that is not a NumPy, CuPy or
+    device-double array. A plain type test, used by :func:`array_module` and
+    by the input checks, which test each input's type and resolve the module
+    once for all of them.
+    """
+    if is_cupy_array(a):
+        return "cupy", None
+    if isinstance(a, np.ndarray):
+        return "numpy", np
+    if is_device_double(a):
+        return type(a).__device_double__.__name__, type(a).__device_double__
+    raise TypeError(f"expected a numpy.ndarray or cupy.ndarray, got {type(a).__module__}.{type(a).__name__}")
+
+
 def array_module(*arrays):
     """Return ``numpy`` or ``cupy``, whichever owns the given arrays.
 
@@ -65,17 +83,8 @@ def array_module(*arrays):
     for a in arrays:
         if a is None or np.isscalar(a):
             continue
-        if is_cupy_array(a):
-            kinds["cupy"] = None
-        elif isinstance(a, np.ndarray):
-            kinds["numpy"] = np
-        elif is_device_double(a):
-            kinds[type(a).__device_double__.__name__] = type(a).__device_double__
-        else:
-            raise TypeError(
-                f"expected a numpy.ndarray or cupy.ndarray, got {type(a).__module__}."
-                f"{type(a).__name__}"
-            )
+        name, module = kind_of(a)
+        kinds[name] = module
     if len(kinds) > 1:
         names = " and ".join(sorted(kinds, key=lambda k: (k != "numpy", k != "cupy", k)))
         raise TypeError(

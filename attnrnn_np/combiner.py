@@ -7,6 +7,10 @@ feature column to decide how much each scale counts there::
     Z[n,i,j,s] = X[n,i,j,:] · V[:,s] + c[s]
     β[n,i,j,:] = softmax over s of Z[n,i,j,:]
     S[n,i,j]   = Σ_s β[n,i,j,s] · Up[n,i,j,s]
+
+Trusted maths (the boundary rule, docs/contributing.md): called with ``xp``
+by a public function, these functions check nothing; without ``xp`` they
+resolve the module from their arrays, for direct use in tests and notebooks.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ class CombinerCache(NamedTuple):
     Up: object    # (N, H, W, n_s) the scales' upsampled logits
 
 
-def combiner_forward(X, Up, V, c):
+def combiner_forward(X, Up, V, c, *, xp=None):
     """Mix the scales' logits with weights predicted from X.
 
     Parameters
@@ -55,7 +59,7 @@ def combiner_forward(X, Up, V, c):
 
     With one scale β ≡ 1 exactly, so S = Up[..., 0] bit for bit.
     """
-    xp = array_module(X, Up, V, c)
+    xp = array_module(X, Up, V, c) if xp is None else xp
     Z = X @ V + c                                                   # (N, H, W, n_s)
     E = xp.exp(Z - Z.max(axis=-1, keepdims=True))
     beta = E / E.sum(axis=-1, keepdims=True)

@@ -7,6 +7,10 @@ last, exactly as docs/model.md §3.1 writes it:
 
 with X taken as 0 outside the map. The bias and query terms are added by the
 caller; this module only convolves.
+
+Trusted maths (the boundary rule, docs/contributing.md): called with ``xp``
+by a public function, these functions check nothing; without ``xp`` they
+resolve the module from their arrays, for direct use in tests and notebooks.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ def _tap_ranges(a, b, p, H, W):
     return (slice(i0, i1), slice(j0, j1)), (slice(i0 + di, i1 + di), slice(j0 + dj, j1 + dj))
 
 
-def im2col(X, k):
+def im2col(X, k, *, xp=None):
     """Patches of a zero-padded map: ``cols[n,i,j,a,b,c] = X[n, i+a−p, j+b−p, c]``.
 
     ``X``: (N, H, W, C). Returns (N, H, W, k, k, C), a new contiguous array.
@@ -42,7 +46,7 @@ def im2col(X, k):
     cell, so ``cols[n,i,j,a,b] = Xp[n, i+a, j+b]`` needs only repeated
     strides; one copy then lays the patches out for the GEMM.
     """
-    xp = array_module(X)
+    xp = array_module(X) if xp is None else xp
     N, H, W, C = X.shape
     p = (k - 1) // 2
     Xp = xp.zeros((N, H + 2 * p, W + 2 * p, C), dtype=X.dtype)
@@ -53,13 +57,13 @@ def im2col(X, k):
     return xp.ascontiguousarray(patches)
 
 
-def col2im(dcols, x_shape, out=None):
+def col2im(dcols, x_shape, out=None, *, xp=None):
     """Adjoint of :func:`im2col`: scatter-add patch gradients back onto the map.
 
     ``dcols``: (N, H, W, k, k, C). Returns dX of shape ``x_shape`` (N, H, W, C)
     (added into ``out`` when given).
     """
-    xp = array_module(dcols)
+    xp = array_module(dcols) if xp is None else xp
     N, H, W, C = x_shape
     k = dcols.shape[3]
     p = (k - 1) // 2
@@ -71,7 +75,7 @@ def col2im(dcols, x_shape, out=None):
     return dX
 
 
-def conv_same_forward(X, W_x):
+def conv_same_forward(X, W_x, *, xp=None):
     """k×k "same" convolution of a channels-last map.
 
     Parameters
@@ -91,12 +95,12 @@ def conv_same_forward(X, W_x):
     """
     N, H, W, C = X.shape
     k, F = W_x.shape[0], W_x.shape[3]
-    cols = im2col(X, k)                                            # (N, H, W, k, k, C)
+    cols = im2col(X, k, xp=xp)                                            # (N, H, W, k, k, C)
     U = cols.reshape(N * H * W, k * k * C) @ W_x.reshape(k * k * C, F)
     return U.reshape(N, H, W, F), ConvCache(cols, W_x, X.shape)
 
 
-def conv_same_backward(dU, cache: ConvCache, *, need_dX=True):
+def conv_same_backward(dU, cache: ConvCache, *, need_dX=True, xp=None):
     """Backward of :func:`conv_same_forward`.
 
     Parameters
@@ -118,7 +122,7 @@ def conv_same_backward(dU, cache: ConvCache, *, need_dX=True):
         dW_x = Pᵀ · dU            dX = col2im(dU · W_xᵀ)
     """
     cols, W_x, x_shape = cache.cols, cache.W_x, cache.x_shape
-    xp = array_module(dU)
+    xp = array_module(dU) if xp is None else xp
     N, H, W, C = x_shape
     k, F = W_x.shape[0], W_x.shape[3]
     dU2 = dU.reshape(N * H * W, F)
@@ -134,5 +138,5 @@ def conv_same_backward(dU, cache: ConvCache, *, need_dX=True):
     W_x_T = W_x.reshape(k * k * C, F).T
     for n0 in range(0, N, B):
         dcols = (dU[n0:n0 + B].reshape(-1, F) @ W_x_T).reshape(-1, H, W, k, k, C)
-        col2im(dcols, dcols.shape[:3] + (C,), out=dX[n0:n0 + B])
+        col2im(dcols, dcols.shape[:3] + (C,), out=dX[n0:n0 + B], xp=xp)
     return dX, dW_x

@@ -16,6 +16,10 @@ Both scans are run as one batch of D = 2 scans (the second marked
 With ``recurrent=False`` (the "independent" ablation) the state-to-state
 terms are dropped: every cell sees zero states, so h[i,j] depends on U[i,j]
 alone.
+
+Trusted maths (the boundary rule, docs/contributing.md): called with ``xp``
+by a public function, these functions check nothing; without ``xp`` they
+resolve the module from their arrays, for direct use in tests and notebooks.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ class DirectionsCache(NamedTuple):
     W_shape: tuple  # (2, K, 4K)
 
 
-def directions_forward(U, W_up, W_left, *, schedule="wavefront", recurrent=True):
+def directions_forward(U, W_up, W_left, *, schedule="wavefront", recurrent=True, xp=None):
     """Hidden states of both directions.
 
     Parameters
@@ -57,16 +61,16 @@ def directions_forward(U, W_up, W_left, *, schedule="wavefront", recurrent=True)
         ``[h_fwd, h_bwd]``, in map coordinates.
     cache : DirectionsCache
     """
-    xp = array_module(U, W_up, W_left)
+    xp = array_module(U, W_up, W_left) if xp is None else xp
     if recurrent:
-        h, inner = diagonal_lstm_forward(U, W_up, W_left, schedule=schedule, reverse=REVERSE)
+        h, inner = diagonal_lstm_forward(U, W_up, W_left, schedule=schedule, reverse=REVERSE, xp=xp)
     else:
         K = W_up.shape[1]
-        h, _, inner = lstm_cell_forward(U, xp.zeros(U.shape[:-1] + (K,), dtype=U.dtype))
+        h, _, inner = lstm_cell_forward(U, xp.zeros(U.shape[:-1] + (K,), dtype=U.dtype), xp=xp)
     return h, DirectionsCache(recurrent, inner, W_up.shape)
 
 
-def directions_backward(dh, cache: DirectionsCache):
+def directions_backward(dh, cache: DirectionsCache, *, xp=None):
     """Backward of :func:`directions_forward`.
 
     Parameters
@@ -81,8 +85,8 @@ def directions_backward(dh, cache: DirectionsCache):
     dW_up, dW_left : array (2, K, 4K)
         Zero when ``recurrent`` is False.
     """
-    xp = array_module(dh)
+    xp = array_module(dh) if xp is None else xp
     if cache.recurrent:
-        return diagonal_lstm_backward(dh, cache.inner)
-    dU, _ = lstm_cell_backward(dh, None, cache.inner)
+        return diagonal_lstm_backward(dh, cache.inner, xp=xp)
+    dU, _ = lstm_cell_backward(dh, None, cache.inner, xp=xp)
     return dU, xp.zeros(cache.W_shape, dtype=dh.dtype), xp.zeros(cache.W_shape, dtype=dh.dtype)

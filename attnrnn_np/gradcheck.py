@@ -15,14 +15,20 @@ Errors are measured as the relative error of CS231n's gradient-check notes,
 entry passes when its relative error is at most ``rtol`` **or** its absolute
 error at most ``atol``: a gradient that is 0 analytically (e.g. of a bias under
 a shift-invariant softmax) is estimated as round-off noise, whose relative
-error is meaningless. Use float64: in float32 round-off swamps the difference
-quotient.
+error is meaningless. NaN or Inf on either side fails, whatever the
+tolerances: a check never blesses a number it cannot compare. Use float64:
+in float32 round-off swamps the difference quotient; integer arrays are
+refused, since a perturbation of 1e-6 would be truncated away.
+
+The functions here are public (the boundary rule, docs/contributing.md):
+each checks its arrays once and then computes.
 
 This module depends on the math only through the callables it is handed.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from .backend import array_module, host_rng, to_numpy
@@ -64,6 +70,15 @@ def rel_error(a, n, floor=1e-30):
     return xp.abs(a - n) / xp.maximum(floor, xp.abs(a) + xp.abs(n))
 
 
+def _check_perturbable(x, name, function):
+    """``TypeError`` unless ``x`` is a float array: an integer array cannot hold x ± ε."""
+    if not (hasattr(x, "dtype") and hasattr(x, "shape")):
+        raise TypeError(f"{function} perturbs {name} in place: it must be a float array, got {type(x).__name__}")
+    if x.dtype.kind != "f":
+        raise TypeError(f"{function} perturbs {name} by eps in place: it must be a float array (float64 for "
+                        f"accuracy), got dtype {x.dtype}, which would truncate the perturbation")
+
+
 def numerical_vjp(f, x, dout, eps=1e-6):
     """Central-difference estimate of ∂⟨f(x), dout⟩/∂x.
 
@@ -79,7 +94,15 @@ def numerical_vjp(f, x, dout, eps=1e-6):
     Returns
     -------
     array of x's shape.
+
+    Raises
+    ------
+    TypeError
+        ``x`` is not a float array (an integer array would truncate x ± ε).
+    ValueError
+        ``x`` is not C-contiguous.
     """
+    _check_perturbable(x, "x", "numerical_vjp")
     xp = array_module(x, dout)
     if not x.flags.c_contiguous:
         raise ValueError("numerical_vjp perturbs x in place through a flat view: x must be C-contiguous")
@@ -104,13 +127,19 @@ def compare(name, analytic, numeric, *, rtol=1e-6, atol=1e-8):
         raise ValueError(f"{name}: analytic shape {a.shape} != numeric shape {n.shape}")
     if a.size == 0:
         return GradCheckResult(name, 0.0, 0.0, (), 0.0, 0.0, True, rtol, atol)
-    rel = rel_error(a, n)
-    ab = abs(a - n)
-    failing = (rel > rtol) & (ab > atol)
-    score = rel + failing  # failing entries rank first, then by relative error
+    xp = array_module(a)
+    with xp.errstate(invalid="ignore", over="ignore"):  # inf − inf: NaN, which fails below
+        rel = rel_error(a, n)
+        ab = abs(a - n)
+    non_finite = ~(xp.isfinite(a) & xp.isfinite(n))
+    failing = non_finite | ((rel > rtol) & (ab > atol))  # a comparison with NaN is False: test finiteness first
+    # non-finite entries rank first, then failing ones, then by relative error
+    score = xp.where(non_finite, xp.inf, rel + failing)
     flat = int(score.argmax())
     idx = tuple(int(i) for i in array_module(a).unravel_index(flat, a.shape))
-    return GradCheckResult(name, float(rel.max()), float(ab.max()), idx,
+    worst_rel = math.nan if non_finite.any() else float(rel.max())
+    worst_abs = math.nan if non_finite.any() else float(ab.max())
+    return GradCheckResult(name, worst_rel, worst_abs, idx,
                            float(a[idx]), float(n[idx]), not bool(failing.any()), rtol, atol)
 
 
@@ -119,8 +148,9 @@ def directional_check(name, f, x, dout, analytic, *, eps=1e-6, seed=0, rtol=1e-6
 
     Compares ⟨analytic, v⟩ with (L(x + εv) − L(x − εv)) / 2ε for a unit
     direction v drawn from N(0, I), where L(x) = ⟨f(x), dout⟩. ``x`` is
-    modified in place and restored.
+    modified in place and restored. NaN or Inf anywhere fails the check.
     """
+    _check_perturbable(x, "x", "directional_check")
     xp = array_module(x, dout)
     v = xp.asarray(host_rng(seed).normal(size=x.shape))  # drawn on the host: a seed means the same v everywhere
     v = (v / max(float(xp.linalg.norm(v)), 1e-300)).astype(x.dtype)
@@ -132,9 +162,10 @@ def directional_check(name, f, x, dout, analytic, *, eps=1e-6, seed=0, rtol=1e-6
     x[...] = x0
     numeric = (plus - minus) / (2 * eps)
     projected = float((analytic * v).sum())
-    rel = abs(projected - numeric) / max(1e-30, abs(projected) + abs(numeric))
-    ab = abs(projected - numeric)
-    passed = rel <= rtol or ab <= atol
+    finite = math.isfinite(projected) and math.isfinite(numeric)
+    rel = abs(projected - numeric) / max(1e-30, abs(projected) + abs(numeric)) if finite else math.nan
+    ab = abs(projected - numeric) if finite else math.nan
+    passed = finite and (rel <= rtol or ab <= atol)
     return GradCheckResult(name + " (dir)", rel, ab, (), projected, numeric, passed, rtol, atol)
 
 
@@ -172,8 +203,14 @@ def check_gradients(f, inputs, analytic, dout, *, eps=1e-6, rtol=1e-6, atol=1e-8
 
 
 def format_report(results):
-    """A readable table of results, worst first, and a verdict line."""
-    lines = [str(r) for r in sorted(results, key=lambda r: (r.passed, -r.max_rel_error))]
+    """A readable table of results, worst first, the tolerances used and a verdict line."""
+    def worst_first(r):
+        return (r.passed, -(math.inf if math.isnan(r.max_rel_error) else r.max_rel_error))
+
+    lines = [str(r) for r in sorted(results, key=worst_first)]
+    tolerances = sorted({(r.rtol, r.atol) for r in results})
+    lines.append("an entry passes when its relative error is at most rtol or its absolute error at most atol; "
+                 "NaN or Inf fails; " + "; ".join(f"rtol={rtol:g}, atol={atol:g}" for rtol, atol in tolerances))
     failed = sum(not r.passed for r in results)
     lines.append(f"{len(results) - failed} of {len(results)} gradients pass")
     return "\n".join(lines)

@@ -1,4 +1,9 @@
-"""The output head: one logit per position from both directions' states."""
+"""The output head: one logit per position from both directions' states.
+
+Trusted maths (the boundary rule, docs/contributing.md): called with ``xp``
+by a public function, these functions check nothing; without ``xp`` they
+resolve the module from their arrays, for direct use in tests and notebooks.
+"""
 
 from __future__ import annotations
 
@@ -40,7 +45,7 @@ def head_forward(h, w, b):
     return S, HeadCache(h, w)
 
 
-def head_backward(dS, cache: HeadCache):
+def head_backward(dS, cache: HeadCache, *, xp=None):
     """Backward of :func:`head_forward`.
 
     Returns ``(dh, dw, db)`` with shapes (2, N, H, W, K), (2K,), (1,)::
@@ -49,7 +54,7 @@ def head_backward(dS, cache: HeadCache):
         dw = [Σ dS·h_fwd ; Σ dS·h_bwd]      db = Σ dS
     """
     h, w = cache.h, cache.w
-    xp = array_module(dS, w)
+    xp = array_module(dS, w) if xp is None else xp
     _, N, H, W, K = h.shape
     dS2 = dS.reshape(N * H * W)
     dh = dS[None, ..., None] * w.reshape(2, 1, 1, 1, K)

@@ -8,6 +8,10 @@
 Gating keeps the map (a sigmoid mask dims what is not attended); pooling
 reduces it to one vector per sample (with a spatial-softmax mask, z is an
 expectation of the feature column under A).
+
+The four functions are public (the boundary rule, docs/contributing.md):
+each checks its arrays once (type, backend, shapes) and reads nothing back
+to the host; NaN or Inf in A or X propagate to the result.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from .backend import array_module
+from .validate import check_float_arrays
 
 __all__ = [
     "GateCache",
@@ -37,10 +42,18 @@ class WeightedPoolCache(NamedTuple):
 
 
 def _check_mask_and_map(A, X):
+    check_float_arrays((("A", A), ("X", X)))
     array_module(A, X)
     if X.ndim != 4 or A.shape != X.shape[:3]:
         raise ValueError(f"A must have shape (N, H, W) and X (N, H, W, C) with the same N, H, W; "
                          f"got A {A.shape} and X {X.shape}")
+
+
+def _check_cache(cache, expected, function):
+    # GateCache and WeightedPoolCache have the same fields, so the type itself is checked
+    if type(cache) is not expected:
+        raise TypeError(f"{function} expects the {expected.__name__} of its forward function, "
+                        f"got {type(cache).__name__}")
 
 
 def gate_forward(A, X):
@@ -71,7 +84,10 @@ def gate_backward(dY, cache: GateCache):
     -----
     ``dA[n,i,j] = Σ_c dY[n,i,j,c] · X[n,i,j,c]``,   ``dX = A ⊗ dY`` (A broadcast over c).
     """
+    _check_cache(cache, GateCache, "gate_backward")
     A, X = cache.A, cache.X
+    check_float_arrays((("dY", dY),))
+    array_module(dY, X)
     if dY.shape != X.shape:
         raise ValueError(f"dY must have X's shape {X.shape}, got {dY.shape}")
     return (dY * X).sum(axis=-1), A[..., None] * dY
@@ -108,8 +124,11 @@ def weighted_pool_backward(dz, cache: WeightedPoolCache):
     -----
     ``dA[n,i,j] = X[n,i,j,:] · dz[n,:]``,   ``dX[n,i,j,:] = A[n,i,j] · dz[n,:]``.
     """
+    _check_cache(cache, WeightedPoolCache, "weighted_pool_backward")
     A, X = cache.A, cache.X
     N, H, W, C = X.shape
+    check_float_arrays((("dz", dz),))
+    array_module(dz, X)
     if dz.shape != (N, C):
         raise ValueError(f"dz must have shape (N, C) = {(N, C)}, got {dz.shape}")
     dA = (X.reshape(N, H * W, C) @ dz[:, :, None]).reshape(N, H, W)

@@ -13,6 +13,13 @@ position by position::
 
 The backward pass runs the same chain in reverse; X receives gradient from
 every scale (through its pooling window's winner) and from the combiner.
+
+The boundary rule (docs/contributing.md): ``multiscale_arnn_forward`` and
+``multiscale_arnn_backward`` check once (scales, options, every scale's
+parameters, X and q, memory) and read values back to the host once per
+forward call; each scale then runs the single-scale maths
+(``trusted_logits_forward``), which checks nothing. The ``trusted_*``
+functions here are that maths for callers that have checked already.
 """
 
 from __future__ import annotations
@@ -22,18 +29,31 @@ from typing import NamedTuple
 
 from .arnn import (
     arnn_dims,
-    arnn_logits_backward,
-    arnn_logits_forward,
     arnn_param_keys,
+    check_fits,
     check_inputs,
+    check_keys,
+    check_values,
     init_arnn_params,
+    read_dims,
+    trusted_logits_backward,
+    trusted_logits_forward,
+    working_set_bytes,
 )
 from .backend import array_module, host_rng, host_seed
 from .combiner import CombinerCache, combiner_backward, combiner_forward
 from .normalize import NormalizeCache, check_normalize, normalize_backward, normalize_forward
 from .pool import check_gamma, maxpool_backward, maxpool_forward, upsample_backward, upsample_forward
 from .scan import check_schedule
-from .validate import check_float_array, check_upstream, resolve_xp
+from .validate import (
+    check_cache,
+    check_flag,
+    check_float_arrays,
+    check_seed,
+    check_size,
+    check_upstream,
+    resolve_xp,
+)
 
 __all__ = [
     "COMBINER_KEYS",
@@ -46,6 +66,8 @@ __all__ = [
     "init_multiscale_params",
     "multiscale_arnn_forward",
     "multiscale_arnn_backward",
+    "trusted_multiscale_arnn_forward",
+    "trusted_multiscale_arnn_backward",
 ]
 
 COMBINER_KEYS = ("comb.V", "comb.c")
@@ -63,7 +85,7 @@ class MultiScaleCache(NamedTuple):
 
 
 def scale_prefix(gamma):
-    """The key prefix of scale γ's ARNN, e.gamma. ``"scale2."``."""
+    """The key prefix of scale γ's ARNN, e.g. ``"scale2."``."""
     return f"scale{gamma}."
 
 
@@ -76,7 +98,7 @@ def check_scales(scales):
     if isinstance(scales, (str, bytes)) or not hasattr(scales, "__len__"):
         raise TypeError(f"scales must be a tuple of positive integers such as (1, 2, 4), got {scales!r}")
     if len(scales) == 0:
-        raise ValueError("scales must name at least one scale, e.gamma. (1,) or (1, 2, 4); got ()")
+        raise ValueError("scales must name at least one scale, e.g. (1,) or (1, 2, 4); got ()")
     out = tuple(check_gamma(gamma) for gamma in scales)
     repeated = sorted({gamma for gamma in out if out.count(gamma) > 1})
     if repeated:
@@ -110,9 +132,12 @@ def multiscale_dims(params, scales):
     TypeError
         Non-float or mixed dtypes.
     """
-    scales = check_scales(scales)
-    if not isinstance(params, dict):
-        raise TypeError(f"params must be a dict of arrays, got {type(params).__name__}")
+    return _multiscale_dims(params, check_scales(scales))
+
+
+def _multiscale_dims(params, scales):
+    """:func:`multiscale_dims` for ``scales`` already checked (a tuple of ints)."""
+    check_keys(params)
     prefixes = [scale_prefix(gamma) for gamma in scales]
     found = sorted({int(m.group(1)) for key in params if (m := re.match(r"scale(\d+)\.", key))})
     unexpected = sorted(key for key in params
@@ -132,7 +157,7 @@ def multiscale_dims(params, scales):
     dims = tuple(arnn_dims(params, p) for p in prefixes)
     first = scales[0]
     dtype = params[prefixes[0] + "fwd.W_x"].dtype
-    for gamma, p, d in zip(scales, prefixes, dims):
+    for gamma, p, d in zip(scales, prefixes, dims, strict=True):
         if d.C != dims[0].C:
             raise ValueError(f"scale {gamma} reads C={d.C} channels ({p}fwd.W_x) but scale {first} "
                              f"reads C={dims[0].C}; every scale sees the same X")
@@ -143,8 +168,8 @@ def multiscale_dims(params, scales):
             raise TypeError(f"scale {gamma} params are {params[p + 'fwd.W_x'].dtype} but scale {first} "
                             f"params are {dtype}; use one float dtype")
     C, n_s = dims[0].C, len(scales)
+    check_float_arrays((f"params[{key!r}]", params[key]) for key in COMBINER_KEYS)
     for key, shape in (("comb.V", (C, n_s)), ("comb.c", (n_s,))):
-        check_float_array(params[key], f"params[{key!r}]")
         if params[key].dtype != dtype:
             raise TypeError(f"params[{key!r}] is {params[key].dtype} but the ARNN params are {dtype}; "
                             f"use one float dtype")
@@ -185,7 +210,7 @@ def init_multiscale_params(in_channels, hidden, scales, *, query_dim=0, kernel_s
     hidden : int
         K, hidden size of each direction's LSTM, at every scale.
     scales : sequence of int
-        Distinct positive scales γ, e.gamma. (1, 2, 4); their order is the order
+        Distinct positive scales γ, e.g. (1, 2, 4); their order is the order
         of comb.V's columns.
     query_dim, kernel_size, dtype, xp
         As in :func:`~attnrnn_np.init_arnn_params`.
@@ -208,7 +233,8 @@ def init_multiscale_params(in_channels, hidden, scales, *, query_dim=0, kernel_s
     """
     scales = check_scales(scales)
     xp = resolve_xp(xp)
-    C = int(in_channels)
+    C = check_size(in_channels, "in_channels", 1)
+    seed = check_seed(seed)
     params = {}  # init_arnn_params validates the sizes and dtype before anything is drawn
     for gamma in scales:
         sub_seed = host_seed(seed, gamma)
@@ -260,7 +286,11 @@ def multiscale_arnn_forward(X, params, q=None, *, scales, normalize="sigmoid", s
     ValueError
         A scale that does not divide H or W (named, with the shape); empty,
         repeated or non-positive scales; bad shapes; unknown ``normalize`` or
-        ``schedule``; query given without ``W_q`` or missing with it; NaN or Inf.
+        ``schedule``; query given without ``W_q`` or missing with it; NaN or
+        Inf in X or q; finite inputs whose logits overflow inside the layer.
+    MemoryError
+        A problem whose estimated working set exceeds the device's memory,
+        refused before anything is allocated.
 
     Notes
     -----
@@ -270,28 +300,50 @@ def multiscale_arnn_forward(X, params, q=None, *, scales, normalize="sigmoid", s
         S_γ = ARNN_γ logits(X_γ, q);   Up_γ[n,i,j] = S_γ[n, ⌊i/γ⌋, ⌊j/γ⌋]
         β[n,i,j,s] = softmax_s(X[n,i,j,:]·comb.V[:,s] + comb.c[s])
         S = Σ_s β_s · Up_{γ_s};        A = σ(S) or softmax of S over H·W
+
+    NaN or Inf in the parameters is not refused: it propagates to the mask.
     """
     scales = check_scales(scales)
     check_normalize(normalize)
     check_schedule(schedule)
-    dims = multiscale_dims(params, scales)
+    check_flag(recurrent, "recurrent")
+    dims = _multiscale_dims(params, scales)
+    check_inputs(X, q, dims[0], params[scale_prefix(scales[0]) + "fwd.W_x"].dtype, finite=False)
     xp = array_module(X, q, *params.values())
-    check_inputs(X, q, dims[0], params[scale_prefix(scales[0]) + "fwd.W_x"].dtype)
     _check_divides(scales, X.shape)
+    N, H, W, _ = X.shape
+    need = sum(working_set_bytes(N, H // gamma, W // gamma, d, X.dtype.itemsize)
+               for gamma, d in zip(scales, dims, strict=True))
+    check_fits(need, xp, f"a multi-scale ARNN with scales {scales} on X of shape {X.shape}")
+    A, cache = trusted_multiscale_arnn_forward(X, params, q, scales=scales, normalize=normalize,
+                                               schedule=schedule, recurrent=recurrent, xp=xp, dims=dims)
+    check_values(xp, X, q, cache.S, params)
+    return A, cache
 
+
+def trusted_multiscale_arnn_forward(X, params, q=None, *, scales, normalize="sigmoid", schedule="wavefront",
+                                    recurrent=True, xp, dims=None):
+    """:func:`multiscale_arnn_forward` on arrays and arguments already checked: the maths alone.
+
+    ``scales`` must be a tuple of ints; ``dims`` (one ARNNDims per scale) is
+    read from the shapes when not given. Nothing is checked and nothing is
+    read back to the host.
+    """
+    if dims is None:
+        dims = tuple(read_dims(params, scale_prefix(gamma)) for gamma in scales)
     pool_caches, arnn_caches, up_caches, ups = [], [], [], []
-    for gamma in scales:
-        X_g, pool_cache = maxpool_forward(X, gamma)                              # (N, H/γ, W/γ, C)
-        S_g, arnn_cache = arnn_logits_forward(X_g, params, q, prefix=scale_prefix(gamma),
-                                              schedule=schedule, recurrent=recurrent)
-        Up_g, up_cache = upsample_forward(S_g, gamma)                            # (N, H, W)
+    for gamma, d in zip(scales, dims, strict=True):
+        X_gamma, pool_cache = maxpool_forward(X, gamma, xp=xp)                   # (N, H/γ, W/γ, C)
+        S_gamma, arnn_cache = trusted_logits_forward(X_gamma, params, q, dims=d, prefix=scale_prefix(gamma),
+                                                     schedule=schedule, recurrent=recurrent, xp=xp)
+        Up_gamma, up_cache = upsample_forward(S_gamma, gamma, xp=xp)             # (N, H, W)
         pool_caches.append(pool_cache)
         arnn_caches.append(arnn_cache)
         up_caches.append(up_cache)
-        ups.append(Up_g)
+        ups.append(Up_gamma)
     Up = xp.stack(ups, axis=-1)                                              # (N, H, W, n_s)
-    S, comb_cache = combiner_forward(X, Up, params["comb.V"], params["comb.c"])
-    A, norm_cache = normalize_forward(S, normalize)
+    S, comb_cache = combiner_forward(X, Up, params["comb.V"], params["comb.c"], xp=xp)
+    A, norm_cache = normalize_forward(S, normalize, xp=xp)
     cache = MultiScaleCache(scales, tuple(params), tuple(pool_caches), tuple(arnn_caches),
                             tuple(up_caches), comb_cache, norm_cache, S)
     return A, cache
@@ -316,6 +368,15 @@ def multiscale_arnn_backward(dA, cache: MultiScaleCache):
         arrays (they overwrite nothing). The cache is not modified, so calling
         backward twice gives the same result.
 
+    Raises
+    ------
+    TypeError
+        ``cache`` is not the MultiScaleCache of :func:`multiscale_arnn_forward`
+        (another layer's cache, the whole ``(A, cache)`` tuple, None); ``dA``
+        not a float array of the forward's dtype and backend.
+    ValueError
+        ``dA`` of another shape.
+
     Notes
     -----
     ::
@@ -328,16 +389,22 @@ def multiscale_arnn_backward(dA, cache: MultiScaleCache):
             dX += dX_γ routed to each window's first maximum (max-pool backward)
             dq += dq_γ
     """
+    check_cache(cache, MultiScaleCache, "multiscale_arnn_backward", "that multiscale_arnn_forward returned")
     check_upstream(dA, cache.S)
+    return trusted_multiscale_arnn_backward(dA, cache, xp=array_module(dA))
+
+
+def trusted_multiscale_arnn_backward(dA, cache: MultiScaleCache, *, xp):
+    """:func:`multiscale_arnn_backward` on a gradient already checked: the maths alone."""
     dS = normalize_backward(dA, cache.norm)
     dX, dUp, dV, dc = combiner_backward(dS, cache.comb)
     dq = None
     grads = {"comb.V": dV, "comb.c": dc}
-    for s, (pool_cache, arnn_cache, up_cache) in enumerate(zip(cache.pool, cache.arnn, cache.up)):
-        dS_g = upsample_backward(dUp[..., s], up_cache)                      # (N, H/γ, W/γ)
-        dX_g, dq_g, grads_g = arnn_logits_backward(dS_g, arnn_cache)
-        dX = dX + maxpool_backward(dX_g, pool_cache)
-        if dq_g is not None:
-            dq = dq_g if dq is None else dq + dq_g
-        grads.update(grads_g)
+    for s, (pool_cache, arnn_cache, up_cache) in enumerate(zip(cache.pool, cache.arnn, cache.up, strict=True)):
+        dS_gamma = upsample_backward(dUp[..., s], up_cache)                  # (N, H/γ, W/γ)
+        dX_gamma, dq_gamma, grads_gamma = trusted_logits_backward(dS_gamma, arnn_cache, xp=xp)
+        dX = dX + maxpool_backward(dX_gamma, pool_cache, xp=xp)
+        if dq_gamma is not None:
+            dq = dq_gamma if dq is None else dq + dq_gamma
+        grads.update(grads_gamma)
     return dX, dq, {key: grads[key] for key in cache.keys}

@@ -1,4 +1,9 @@
-"""Turning attention logits into a mask: sigmoid or spatial softmax."""
+"""Turning attention logits into a mask: sigmoid or spatial softmax.
+
+Trusted maths (the boundary rule, docs/contributing.md): called with ``xp``
+by a public function, these functions check nothing; without ``xp`` they
+resolve the module from their arrays, for direct use in tests and notebooks.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +28,7 @@ def check_normalize(normalize):
         raise ValueError(f"unknown normalize {normalize!r}; expected one of {NORMALIZATIONS}")
 
 
-def normalize_forward(S, normalize="sigmoid"):
+def normalize_forward(S, normalize="sigmoid", *, xp=None):
     """Attention mask from logits.
 
     Parameters
@@ -43,11 +48,12 @@ def normalize_forward(S, normalize="sigmoid"):
     a distribution over the H·W positions of each sample (max-shifted, so it
     never overflows).
     """
-    check_normalize(normalize)
-    if normalize == "sigmoid":
-        A = sigmoid(S)
-    else:
+    if xp is None:  # a direct call; the layer's public functions pass xp and have checked normalize
+        check_normalize(normalize)
         xp = array_module(S)
+    if normalize == "sigmoid":
+        A = sigmoid(S, xp=xp)
+    else:
         N = S.shape[0]
         S2 = S.reshape(N, -1)
         E = xp.exp(S2 - S2.max(axis=1, keepdims=True))

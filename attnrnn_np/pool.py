@@ -10,6 +10,10 @@ block::
 Both are linear maps (max-pooling piecewise so) whose adjoints are short:
 max-pooling sends each window's gradient to the one element that won, and
 nearest upsampling sums the gradient over each block.
+
+Trusted maths (the boundary rule, docs/contributing.md): called with ``xp``
+by a public function, these functions check nothing; without ``xp`` they
+resolve the module from their arrays, for direct use in tests and notebooks.
 """
 
 from __future__ import annotations
@@ -54,7 +58,7 @@ def check_gamma(gamma):
     return gamma
 
 
-def maxpool_forward(X, gamma):
+def maxpool_forward(X, gamma, *, xp=None):
     """Max over non-overlapping γ×γ windows of a channels-last map.
 
     Parameters
@@ -81,13 +85,14 @@ def maxpool_forward(X, gamma):
     among equal maxima the first in row-major order wins (the element nearest
     the window's top row, then its left column).
     """
-    gamma = check_gamma(gamma)
-    if X.ndim != 4:
-        raise ValueError(f"X must have shape (N, H, W, C), got shape {X.shape}")
+    if xp is None:  # a direct call; the multi-scale layer passes xp and has checked γ and X
+        gamma = check_gamma(gamma)
+        if X.ndim != 4:
+            raise ValueError(f"X must have shape (N, H, W, C), got shape {X.shape}")
+        if X.shape[1] % gamma or X.shape[2] % gamma:
+            raise ValueError(f"scale {gamma} does not divide the map: X has shape {tuple(X.shape)} "
+                             f"(H={X.shape[1]}, W={X.shape[2]})")
     N, H, W, C = X.shape
-    if H % gamma or W % gamma:
-        raise ValueError(f"scale {gamma} does not divide the map: X has shape {tuple(X.shape)} "
-                         f"(H={H}, W={W})")
     if gamma == 1:
         return X.copy(), MaxPoolCache(1, X.shape, None)
     Hg, Wg = H // gamma, W // gamma
@@ -99,7 +104,7 @@ def maxpool_forward(X, gamma):
     return X_g, MaxPoolCache(gamma, X.shape, idx)
 
 
-def maxpool_backward(dX_g, cache: MaxPoolCache):
+def maxpool_backward(dX_g, cache: MaxPoolCache, *, xp=None):
     """Backward of :func:`maxpool_forward`: dX (N, H, W, C) from dX_g (N, H/γ, W/γ, C).
 
     Notes
@@ -114,7 +119,7 @@ def maxpool_backward(dX_g, cache: MaxPoolCache):
         raise ValueError(f"dX_g must have shape {_pooled_shape(cache)}, got {dX_g.shape}")
     if gamma == 1:
         return dX_g.copy()
-    xp = array_module(dX_g, cache.idx)
+    xp = array_module(dX_g, cache.idx) if xp is None else xp
     N, H, W, C = cache.x_shape
     Hg, Wg = H // gamma, W // gamma
     winner = xp.arange(gamma * gamma)[:, None] == cache.idx[:, :, :, None, :]        # (N, Hg, Wg, γ², C)
@@ -127,7 +132,7 @@ def _pooled_shape(cache):
     return (N, H // cache.gamma, W // cache.gamma, C)
 
 
-def upsample_forward(S, gamma):
+def upsample_forward(S, gamma, *, xp=None):
     """Nearest upsampling of a map of logits by an integer factor.
 
     Parameters
@@ -146,10 +151,11 @@ def upsample_forward(S, gamma):
     ``Up[n,i,j] = S[n, ⌊i/γ⌋, ⌊j/γ⌋]``: every coarse value is repeated over
     its γ×γ block.
     """
-    gamma = check_gamma(gamma)
-    if S.ndim != 3:
-        raise ValueError(f"S must have shape (N, h, w), got shape {S.shape}")
-    xp = array_module(S)
+    if xp is None:  # a direct call; the multi-scale layer passes xp and has checked γ
+        gamma = check_gamma(gamma)
+        if S.ndim != 3:
+            raise ValueError(f"S must have shape (N, h, w), got shape {S.shape}")
+        xp = array_module(S)
     N, h, w = S.shape
     if gamma == 1:
         return S.copy(), UpsampleCache(1, S.shape)

@@ -12,17 +12,27 @@ Runs, in order, and prints one summary (and ``--json`` writes it):
 3. forward + backward timings of the layer in float32, CuPy against
    PyTorch-CUDA eager mode (``torch_arnn.py``, same wavefront schedule) where
    torch with CUDA is present, and NumPy on the CPU for the small size;
-4. the demo with ``--backend cupy`` at a small size.
+4. the measurements of ``gpu_measure.py``: CPU and GPU time per call
+   (CUDA events, warm-up) and the launch-bound verdict, the H = W sweep at
+   fixed N·H·W and the N sweep at a fixed map, kernel launches and host µs
+   per wavefront step, cold against warm, peak memory-pool bytes, eager
+   against a CUDA-graph replay, PyTorch eager against PyTorch CUDA graphs
+   (TF32 off), cuDNN ``nn.LSTM`` over H + W − 1 steps as a labelled
+   speed-of-light bound, float32 and float64, and the versions of device,
+   driver, CUDA, CuPy and torch; every repeat goes to the JSON report and
+   ``--summary`` writes the tables for docs/performance.md;
+5. the demo with ``--backend cupy`` at a small size.
 
 It finishes within about 10 minutes on one GPU. Without a usable GPU it
 checks nothing and exits with status 2 and a message saying why.
 ``--rehearse`` runs every step with the strict double
 (attnrnn_np.testing.strict) standing in for CuPy and tiny sizes, to test
-this script on any machine; its numbers mean nothing.
+this script on any machine; its numbers mean nothing. What has no stand-in
+on the double (PyTorch on CUDA, cuDNN) is reported as ``needs a GPU``.
 
 Usage::
 
-    python benchmarks/gpu_check.py --json gpu_check.json
+    python benchmarks/gpu_check.py --json gpu_check.json --summary gpu_summary.md
     python benchmarks/gpu_check.py --rehearse          # no GPU needed; checks the script only
 
 Exit status: 0 when every check passes, 1 when one fails, 2 without a GPU.
@@ -31,6 +41,7 @@ Exit status: 0 when every check passes, 1 when one fails, 2 without a GPU.
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import platform
@@ -43,12 +54,22 @@ from pathlib import Path
 
 import numpy as np
 
-from attnrnn_np import (arnn_backward, arnn_forward, init_arnn_params, init_multiscale_params,
-                        multiscale_arnn_backward, multiscale_arnn_forward)
+from attnrnn_np import (
+    arnn_backward,
+    arnn_forward,
+    init_arnn_params,
+    init_multiscale_params,
+    multiscale_arnn_backward,
+    multiscale_arnn_forward,
+)
+from attnrnn_np.atomic import write_text_atomic
 from attnrnn_np.backend import gpu_available, to_numpy
 from attnrnn_np.learn.layers import softmax_cross_entropy_backward, softmax_cross_entropy_forward
 from attnrnn_np.learn.models import MODELS, ModelConfig, init_model, model_backward, model_forward
 from attnrnn_np.learn.optim import Adam
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import gpu_measure  # noqa: E402  the measurements, beside this script
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -162,7 +183,8 @@ def _time(run, sync, repeats, warmup):
         run()
         sync()
         times.append(time.perf_counter() - t0)
-    return {"median_ms": 1e3 * statistics.median(times), "min_ms": 1e3 * min(times)}
+    return {"median_ms": 1e3 * statistics.median(times), "min_ms": 1e3 * min(times),
+            "repeats_ms": [1e3 * t for t in times]}
 
 
 def timings(dev, sync, *, tiny=False):
@@ -206,7 +228,7 @@ def timings(dev, sync, *, tiny=False):
             dAt = torch.tensor(dA, device=cuda)
             leaves = [Xt, *pt.values()] + ([qt] if qt is not None else [])
 
-            def torch_step():
+            def torch_step(leaves=leaves, Xt=Xt, pt=pt, qt=qt, dAt=dAt):
                 for t in leaves:
                     t.grad = None
                 torch_arnn_forward(Xt, pt, qt).backward(dAt)
@@ -269,6 +291,36 @@ def _guarded(run):
         return {"passed": False, "summary": f"raised {type(err).__name__}: {str(err)[:300]}"}
 
 
+def measure(rehearse, report):
+    """gpu_measure's layer and PyTorch measurements into ``report["measurements"]``; one summary line."""
+    dev = gpu_measure.RehearsalDevice() if rehearse else gpu_measure.CupyDevice()
+    m = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+         "rehearsal": rehearse, "clock": dev.clock, "versions": dev.versions()}
+    report["measurements"] = m
+    m["layer"] = gpu_measure.measure_layer(dev, tiny=rehearse)
+    m["torch"] = gpu_measure.measure_torch(tiny=rehearse) if not rehearse else {
+        "status": "needs a GPU", "reason": "a rehearsal: PyTorch on CUDA and cuDNN have no stand-in on the double",
+        "rows": []}
+    rows = m["layer"]
+    graphs = {r["graph"]["status"] for r in rows}
+    parts = [f"{len(rows)} layer configurations ({', '.join(sorted({r['dtype'] for r in rows}))}), "
+             f"{sum(len(r['warm']['cpu_us']) for r in rows)} timed repeats, clock: {dev.clock}",
+             "verdicts: " + ", ".join(f"{v} ×{sum(r['verdict'] == v for r in rows)}"
+                                      for v in sorted({r["verdict"] for r in rows})),
+             "launches per step: " + ("; ".join(sorted({r["launches"]["status"] for r in rows})))]
+    if "not possible" in graphs:
+        first = next(r["graph"]["reason"] for r in rows if r["graph"]["status"] == "not possible")
+        parts.append(f"CUDA-graph capture not possible: {first}")
+    else:
+        worst = max(r["graph"]["replay_max_error"] for r in rows)
+        parts.append(f"CUDA-graph replay measured, max error against eager {worst:.1e}")
+    if m["torch"]["status"] != "measured":
+        parts.append(f"torch eager/graphs and cuDNN LSTM bound: needs a GPU ({m['torch']['reason']})")
+    ok = all(r["graph"]["status"] == "not possible" or r["graph"]["replay_max_error"] <= TOL[r["dtype"]]
+             for r in rows)
+    return {"passed": ok, "summary": "; ".join(parts)}
+
+
 def device_description(rehearse):
     if rehearse:
         return "the strict double standing in for CuPy (rehearsal: no GPU was used)"
@@ -287,7 +339,9 @@ def main(argv=None):
                     help="no GPU: the strict double stands in for CuPy, tiny sizes; checks this script only")
     ap.add_argument("--tests-timeout", type=int, default=300, help="seconds for pytest -m gpu (default 300)")
     ap.add_argument("--demo-timeout", type=int, default=150, help="seconds for the demo (default 150)")
-    ap.add_argument("--skip", nargs="*", default=[], choices=["tests", "parity", "timing", "demo"],
+    ap.add_argument("--summary", type=Path, default=None,
+                    help="write the measurements' tables (Markdown, for docs/performance.md) to this file")
+    ap.add_argument("--skip", nargs="*", default=[], choices=["tests", "parity", "timing", "measure", "demo"],
                     help="steps to leave out")
     args = ap.parse_args(argv)
 
@@ -332,12 +386,15 @@ def main(argv=None):
         checks["pytest -m gpu"] = _guarded(lambda: run_gpu_tests(args.tests_timeout, collect_only=args.rehearse))
     if "parity" not in args.skip:
         for dtype in ("float64", "float32"):
-            for label, run in (("layer", lambda: parity_layer(dev, dtype, tiny=tiny)),
-                               ("multi-scale layer", lambda: parity_layer(dev, dtype, scales=(1, 2, 4), tiny=tiny)),
-                               ("training step, six models", lambda: parity_training(dev, dtype, tiny=tiny))):
-                checks[f"{label} {dtype}"] = _guarded(lambda: parity(run, dtype))
+            for label, run in (("layer", lambda d=dtype: parity_layer(dev, d, tiny=tiny)),
+                               ("multi-scale layer",
+                                lambda d=dtype: parity_layer(dev, d, scales=(1, 2, 4), tiny=tiny)),
+                               ("training step, six models", lambda d=dtype: parity_training(dev, d, tiny=tiny))):
+                checks[f"{label} {dtype}"] = _guarded(lambda run=run, d=dtype: parity(run, d))
     if "timing" not in args.skip:
         checks["timing (forward+backward, float32, median)"] = _guarded(timing)
+    if "measure" not in args.skip:
+        checks["measurements (sweeps, graphs, memory, launches)"] = _guarded(lambda: measure(args.rehearse, report))
     if "demo" not in args.skip:
         checks["demo"] = _guarded(lambda: run_demo("numpy" if args.rehearse else "cupy", args.demo_timeout,
                                                     tiny=tiny))
@@ -349,7 +406,9 @@ def main(argv=None):
     failed = [name for name, c in checks.items() if not c["passed"]]
     print("all checks passed" if not failed else f"FAILED: {', '.join(failed)}")
     if args.json is not None:
-        args.json.write_text(json.dumps(report, indent=2))
+        write_text_atomic(args.json, json.dumps(report, indent=2))
+    if args.summary is not None and "measurements" in report:
+        write_text_atomic(args.summary, gpu_measure.summary_markdown(report["measurements"]))
     return 1 if failed else 0
 
 

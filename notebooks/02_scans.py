@@ -26,7 +26,7 @@
 #
 # 1. the two orders in which `attnrnn_np/scan.py` can evaluate that
 #    recurrence — `raster` (cell by cell) and `wavefront` (one anti-diagonal
-#    at a time) — and the anti-diagonal "skew" of PixelRNN behind the second;
+#    at a time, in `attnrnn_np/wavefront.py`) — and the anti-diagonal "skew" of PixelRNN behind the second;
 # 2. how many sequential steps each needs;
 # 3. that both give the same numbers;
 # 4. the scan's backward pass: derived, drawn as the messages the cells send

@@ -7,10 +7,17 @@ pointing at the worst entry.
 
 import numpy as np
 import pytest
-
-from attnrnn_np.gradcheck import (GradCheckResult, check_gradients, compare, directional_check, format_report,
-                                  numerical_vjp, rel_error)
 from strategies import assert_close, host
+
+from attnrnn_np.gradcheck import (
+    GradCheckResult,
+    check_gradients,
+    compare,
+    directional_check,
+    format_report,
+    numerical_vjp,
+    rel_error,
+)
 
 
 def test_rel_error_is_zero_when_both_sides_are_zero(xp):
@@ -112,3 +119,74 @@ def test_check_gradients_switches_to_directional_above_a_size(xp):
     report = format_report(results)
     assert report.splitlines()[0].startswith("FAIL small")
     assert report.splitlines()[-1] == "1 of 2 gradients pass"
+
+
+# ------------------------------------------------------------------ values no check may bless
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("side", ["analytic", "numeric", "both"])
+def test_compare_fails_non_finite_values(xp, bad, side):
+    """NaN or Inf never passes (a comparison with NaN is False, so it must be tested for first),
+    and the report points at the entry."""
+    good = np.array([1.0, 2.0, 3.0])
+    spoilt = good.copy()
+    spoilt[1] = bad
+    a, n = {"analytic": (spoilt, good), "numeric": (good, spoilt), "both": (spoilt, spoilt)}[side]
+    result = compare("g", xp.asarray(a), xp.asarray(n))
+    assert not result.passed and result.worst_index == (1,)
+    assert "FAIL" in str(result)
+    assert format_report([result]).splitlines()[-1] == "0 of 1 gradients pass"
+
+
+def test_compare_still_passes_the_finite_sibling(xp):
+    """The right-but-different sibling: large finite values that agree pass."""
+    g = xp.asarray([1e300, -1e300, 0.0])
+    assert compare("g", g, g).passed
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_directional_check_and_check_gradients_fail_non_finite(xp, bad):
+    rng = np.random.default_rng(6)
+    x = xp.asarray(rng.normal(size=(3,)))
+    dout = xp.ones(3)
+    f = lambda: 2 * x  # noqa: E731
+    spoilt = xp.asarray(np.array([2.0, bad, 2.0]))
+    assert not directional_check("x", f, x, dout, spoilt).passed
+    assert directional_check("x", f, x, dout, xp.full(3, 2.0)).passed
+    for directional_above in (None, 1):
+        results = check_gradients(f, {"x": x}, {"x": spoilt}, dout, directional_above=directional_above)
+        assert [r.passed for r in results] == [False]
+    # a forward that returns NaN fails too, even against a NaN analytic gradient
+    nan_f = lambda: x * xp.asarray(np.nan)  # noqa: E731
+    results = check_gradients(nan_f, {"x": x}, {"x": xp.full(3, np.nan)}, dout)
+    assert [r.passed for r in results] == [False]
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", "bool"])
+def test_numerical_differentiation_refuses_non_float_arrays(xp, dtype):
+    x = xp.asarray(np.array([1, 2, 3]).astype(dtype))
+    dout = xp.ones(3)
+    with pytest.raises(TypeError, match=rf"numerical_vjp perturbs x by eps in place: it must be a float array "
+                                        rf".*got dtype {dtype}"):
+        numerical_vjp(lambda: x * x, x, dout)
+    with pytest.raises(TypeError, match=rf"directional_check perturbs x .* got dtype {dtype}"):
+        directional_check("x", lambda: x * x, x, dout, 2 * x)
+    with pytest.raises(TypeError, match=r"numerical_vjp perturbs x"):
+        check_gradients(lambda: x * x, {"x": x}, {"x": 2 * x}, dout)
+
+
+def test_numerical_vjp_of_a_float32_square_is_not_truncated(xp):
+    """The sibling that must pass: a float array (float32 here) is perturbed, not truncated."""
+    x = xp.asarray(np.array([1.0, 2.0, 3.0], dtype="float32"))
+    grad = numerical_vjp(lambda: x * x, x, xp.ones(3, dtype="float32"), eps=1e-2)
+    np.testing.assert_allclose(host(grad), [2.0, 4.0, 6.0], rtol=1e-3)
+
+
+def test_the_report_states_its_tolerances(xp):
+    g = xp.asarray([1.0, 2.0])
+    report = format_report([compare("a", g, g, rtol=1e-5, atol=1e-7), compare("b", g, g)])
+    line = report.splitlines()[-2]
+    assert "relative error is at most rtol or its absolute error at most atol" in line
+    assert "rtol=1e-06, atol=1e-08" in line and "rtol=1e-05, atol=1e-07" in line
+    assert report.splitlines()[-1] == "2 of 2 gradients pass"

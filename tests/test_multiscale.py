@@ -353,7 +353,7 @@ def test_scale_that_does_not_divide_is_named_with_the_shape():
     ((0,), ValueError, "positive integer, got 0"),
     ((1, -2), ValueError, "positive integer, got -2"),
     ((1, 2, 2), ValueError, r"distinct; \[2\] repeated"),
-    ((), ValueError, "at least one scale"),
+    ((), ValueError, r"^scales must name at least one scale, e\.g\. \(1,\) or \(1, 2, 4\); got \(\)$"),
     ((1.5,), TypeError, "positive integer, got 1.5"),
     ((True,), TypeError, "positive integer"),
     (2, TypeError, "tuple of positive integers"),

@@ -58,15 +58,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from ..arnn import arnn_backward, arnn_forward, init_arnn_params
+from ..arnn import init_arnn_params, trusted_arnn_backward, trusted_arnn_forward
 from ..backend import array_module, host_rng
 from ..mask import weighted_pool_backward, weighted_pool_forward
-from ..multiscale import init_multiscale_params, multiscale_arnn_backward, multiscale_arnn_forward
+from ..multiscale import init_multiscale_params, trusted_multiscale_arnn_backward, trusted_multiscale_arnn_forward
 from ..conv import conv_same_backward, conv_same_forward
 from .layers import (conv2d_backward, conv2d_forward, he_normal, init_conv2d, init_linear, linear_backward,
                  linear_forward, relu_backward, relu_forward)
 from ..normalize import normalize_backward, normalize_forward
-from ..validate import resolve_xp
+from ..validate import check_float_arrays, resolve_xp
 
 __all__ = ["MODELS", "ModelConfig", "ModelCache", "init_model", "model_forward", "model_backward",
            "attention_kind"]
@@ -308,6 +308,13 @@ def model_forward(params, X, q, config: ModelConfig):
     xp = array_module(X, *params.values())
     if (q is None) != (config.query_dim == 0):
         raise ValueError(f"q must be given exactly when query_dim > 0 (query_dim={config.query_dim})")
+    # the checks of the attention layer's public functions that its trusted maths skips (values excepted:
+    # a training step reads back only its loss)
+    check_float_arrays((("X", X), ("q", q)) if q is not None else (("X", X),))
+    dtype = params["cls.W"].dtype
+    for name, a in (("X", X), ("q", q)):
+        if a is not None and a.dtype != dtype:
+            raise TypeError(f"{name} has dtype {a.dtype} but the parameters are {dtype}; use one dtype")
     trunk = []
     F = X
     for n in range(1, len(config.trunk) + 1):
@@ -322,11 +329,13 @@ def model_forward(params, X, q, config: ModelConfig):
         S, att = _local_forward(F, q, params)
         A, norm = normalize_forward(S, "softmax")
     elif kind == "arnn":
-        A, att = arnn_forward(F, _att_params(params), q, normalize="softmax",
-                              recurrent=config.model == "arnn")
+        # the layer's trusted maths: the trunk's output and the model's params need no second check,
+        # and the training step must not stall a GPU reading values back (docs/contributing.md)
+        A, att = trusted_arnn_forward(F, _att_params(params), q, normalize="softmax",
+                                      recurrent=config.model == "arnn", xp=xp)
     else:
-        A, att = multiscale_arnn_forward(F, _att_params(params), q, scales=config.scales,
-                                         normalize="softmax")
+        A, att = trusted_multiscale_arnn_forward(F, _att_params(params), q, scales=config.scales,
+                                                 normalize="softmax", xp=xp)
     z, pool = weighted_pool_forward(A, F)
     logits, cls = linear_forward(z, params["cls.W"], params["cls.b"])
     return logits, A, ModelCache(config, tuple(params), tuple(trunk), att, norm, pool, cls)
@@ -355,8 +364,8 @@ def model_backward(dlogits, cache: ModelCache):
         g.update(g_att)
         dF = dF + dF_att
     elif kind in ("arnn", "arnn-ms"):
-        backward = arnn_backward if kind == "arnn" else multiscale_arnn_backward
-        dF_att, _, g_att = backward(dA, cache.att)
+        backward = trusted_arnn_backward if kind == "arnn" else trusted_multiscale_arnn_backward
+        dF_att, _, g_att = backward(dA, cache.att, xp=array_module(dA))
         g.update({_ATT + key: v for key, v in g_att.items()})
         dF = dF + dF_att
     for n in range(len(config.trunk), 0, -1):

@@ -22,6 +22,11 @@ What its arrays (:class:`StrictArray`) do, as CuPy's do:
   (Python and NumPy scalars are fine);
 - ``float()``, ``int()``, ``bool()`` on a 0-d array and ``.item()`` on a
   one-element array are allowed;
+- every host synchronisation is counted (:data:`host_syncs`): ``.get()``,
+  ``.item()``, ``.tolist()``, ``float()``, ``int()``, ``bool()``,
+  ``complex()``, ``repr()`` and formatting, and each attempt at ``__array__`` (refused, but
+  on CuPy the same line would copy to the host), so a test can pin how often
+  a computation stalls the device;
 - reductions return 0-d arrays, never NumPy scalars;
 - ``xp.asarray`` of a host array copies it, so device and host never share
   memory;
@@ -52,7 +57,7 @@ import numpy as np
 
 from ..backend import register_device_double
 
-__all__ = ["StrictArray", "xp", "FUNCTIONS", "ARRAY_METHODS", "ARRAY_ATTRIBUTES"]
+__all__ = ["StrictArray", "xp", "FUNCTIONS", "ARRAY_METHODS", "ARRAY_ATTRIBUTES", "HostSyncs", "host_syncs"]
 
 _HOST_ARRAY = ("Unsupported type <class 'numpy.ndarray'>: a NumPy array was mixed with device arrays "
                "in {where}; move it to the device first with xp.asarray")
@@ -100,6 +105,32 @@ def _wrap(r):
     return r
 
 
+class HostSyncs:
+    """Counts the host synchronisations of the double's arrays, by kind.
+
+    On a GPU each of them waits for the device to finish its queued work and
+    copies back to the host. ``total`` is their sum; :meth:`reset` starts
+    over. Use :data:`host_syncs`, the one counter every array reports to.
+    """
+
+    def __init__(self):
+        self.by_kind = {}
+
+    @property
+    def total(self):
+        return sum(self.by_kind.values())
+
+    def reset(self):
+        self.by_kind = {}
+
+    def add(self, kind):
+        self.by_kind[kind] = self.by_kind.get(kind, 0) + 1
+
+
+#: The counter of host synchronisations (``host_syncs.total``, ``host_syncs.by_kind``).
+host_syncs = HostSyncs()
+
+
 class Flags(NamedTuple):
     """The memory-layout flags ``cupy.ndarray.flags`` has."""
 
@@ -126,23 +157,28 @@ class StrictArray:
     # the edges: what leaves the device, and only explicitly
 
     def __array__(self, *args, **kwargs):
+        host_syncs.add("__array__")
         raise TypeError("Implicit conversion to a NumPy array is not allowed. "
                         "Please use `.get()` to construct a NumPy array explicitly.")
 
     def get(self, stream=None):
         """A NumPy copy on the host."""
+        host_syncs.add("get")
         return np.array(self._a, copy=True)
 
     def item(self):
         """The value of a one-element array as a Python scalar."""
+        host_syncs.add("item")
         if self._a.size != 1:
             raise ValueError(f"can only convert an array of size 1 to a Python scalar, got shape {self.shape}")
         return self._a.item()
 
     def tolist(self):
+        host_syncs.add("tolist")
         return self._a.tolist()
 
     def _scalar(self, kind):
+        host_syncs.add(kind.__name__)
         if self._a.ndim != 0:
             raise TypeError(f"{kind.__name__}() of a device array needs a 0-d array, got shape {self.shape}; "
                             f"reduce it first or use .item()")
@@ -161,9 +197,11 @@ class StrictArray:
         return self._scalar(complex)
 
     def __repr__(self):
+        host_syncs.add("repr")
         return f"StrictArray({self._a!r})"
 
     def __format__(self, spec):
+        host_syncs.add("format")
         return format(self._a, spec)
 
     # shape and layout
