@@ -32,7 +32,7 @@ import numpy as np
 
 from .compare import TOLERANCES, TensorResult, Tolerance, compare, flatten, tolerance
 from .coverage import REQUIREMENTS, Coverage, coverage
-from .diagnose import likely_causes
+from .diagnose import hint_for, layout_of, likely_causes
 from .golden import INPUT_NAMES, INPUT_PREFIXES, SHIPPED_DIR, load_golden, output_names, reference
 from .locate import Divergence, locate, locate_scan
 from .names import nearest, parse, stage_of
@@ -68,6 +68,7 @@ class ProblemResult:
     unknown: list = field(default_factory=list)   # (supplied name, nearest known name or None)
     ignored: list = field(default_factory=list)   # kit names that do not apply to this problem
     problem: object = None          # the Problem, for the coverage
+    evidence: object = field(default=None, repr=False)   # (arrays, dtype) behind the diagnosis
 
     @property
     def passed(self):
@@ -200,8 +201,31 @@ def check_problem(problem, supplied, expected, tol):
     if not any(m in got_all for m in earlier) and first.stage != "U":
         div.hint = ("no earlier stage was supplied, so the bug may sit in any stage up to this one: "
                     "return the intermediates too (names of attnrnn_np.verify.trace) to locate it")
-    div.causes = likely_causes(div, problem, arrays)
-    return ProblemResult(problem.name, "fail", tensors, div, message=message, **base)
+    dtype = "float32" if tol == TOLERANCES["float32"] else "float64"
+    result = ProblemResult(problem.name, "fail", tensors, div, message=message, **base)
+    result.evidence = (arrays, dtype)
+    diagnose(result)
+    return result
+
+
+def diagnose(result, passing=frozenset()):
+    """Rank ``result``'s likely causes from its evidence and the names of the problems that passed."""
+    div = result.divergence
+    if div is None or result.evidence is None:
+        return
+    arrays, dtype = result.evidence
+    div.causes = likely_causes(div, result.problem, arrays, result.tensors, dtype=dtype, passing=passing)
+    advice = hint_for(layout_of(*arrays[div.tensor]) if div.tensor in arrays else "", div.causes)
+    if advice and advice not in div.hint:
+        div.hint = f"{advice}; {div.hint}" if div.hint else advice
+
+
+def _diagnose_across(results):
+    """Rank every failure's causes again, now that it is known which problems passed."""
+    passing = {r.name for r in results if r.status == "pass"}
+    for r in results:
+        if r.status == "fail":
+            diagnose(r, passing)
 
 
 # --------------------------------------------------------------------------
@@ -278,6 +302,7 @@ def run_candidate(call, problems, dtype, *, source, require=(), again=True):
         if first is None:
             first = (p, outcome)
         results.append(_result(p, *outcome, tol))
+    _diagnose_across(results)
     extra = []
     if again and first is not None and first[1][0] == "ok":
         finding = _state_check(first[1], call(first[0].astype(name)), first[0], tol)
@@ -403,6 +428,7 @@ def verify_npz(directory, problems=None, *, dtype="float64", require=()):
                                          problem=p))
             continue
         results.append(_result(p, *read_result_file(path), tol))
+    _diagnose_across(results)
     return Report(f"the files in {directory}", name, results, require)
 
 
