@@ -44,7 +44,7 @@ def _conv(X, W_x):
 
 
 def _cell(G, K):
-    i_g, f_g, g_g, o_g = _sigmoid(G[:K]), _sigmoid(G[K:2 * K]), np.tanh(G[2 * K:3 * K]), _sigmoid(G[3 * K:])
+    i_g, g_g, o_g = _sigmoid(G[:K]), np.tanh(G[2 * K:3 * K]), _sigmoid(G[3 * K:])
     c = i_g * g_g
     return c, o_g * np.tanh(c)
 
