@@ -85,7 +85,6 @@ def skewed_arnn(X, tensors, q=None, *, normalize, bugs=()):
     Xc = np.asarray(X, dtype=np.float64).transpose(0, 3, 1, 2)
     N = Xc.shape[0]
     K4 = tensors["fwd.s2s.weight"].shape[0]
-    K = K4 // 4
     U_both = _fused_conv(Xc, tensors["i2s.weight"])                  # (N, 8K, H, W), no bias yet
     extra = np.broadcast_to(tensors["i2s.bias"], (N, 2 * K4)).copy()
     if q is not None:
