@@ -10,6 +10,9 @@ LSTM cell).
 
 It returns the forward values only, by the names of
 ``attnrnn_np.verify.trace``; the kit compares whatever a candidate returns.
+It is also the tests' one pixel-loop oracle: ``tests/test_golden.py``
+checks the package against it on drawn problems (``recurrent=False`` gives
+the structure ablation) and pins its values.
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ def _cell(G, K):
     return c, o_g * np.tanh(c)
 
 
-def _scan(U, W_up, W_left, query_term, bugs, pad_G=None):
+def _scan(U, W_up, W_left, query_term, bugs, pad_G=None, recurrent=True):
     """One raster-order diagonal LSTM, cell by cell. U (N, H, W, 4K) -> gates, c, h.
 
     ``pad_G`` (N, 4K): with ``bias-after-skew``, the pre-activation of the
@@ -67,11 +70,11 @@ def _scan(U, W_up, W_left, query_term, bugs, pad_G=None):
             for j in range(W):
                 if "diagonal-bounds" in bugs and (i, j) == (H - 1, W - 1):
                     continue                     # the last diagonal (the corner alone) never computed
-                h_up = h[n, i - 1, j] if i > 0 else zero
+                h_up = h[n, i - 1, j] if i > 0 and recurrent else zero
                 if "skew-offset" in bugs:        # the skewed map read one column too far left
                     h_up = h[n, i - 1, j - 1] if i > 0 and j > 0 else zero
-                h_left = h[n, i, j - 1] if j > 0 else zero
-                c_left = c[n, i, j - 1] if j > 0 else zero
+                h_left = h[n, i, j - 1] if j > 0 and recurrent else zero
+                c_left = c[n, i, j - 1] if j > 0 and recurrent else zero
                 if "wrong-neighbour-c" in bugs:  # the cell state carried down instead of along the row
                     c_left = c[n, i - 1, j] if i > 0 else zero
                 if "bias-after-skew" in bugs and j == 0 and i > 0:
@@ -102,7 +105,7 @@ def _scan(U, W_up, W_left, query_term, bugs, pad_G=None):
     return gates, c, h
 
 
-def _arnn(X, P, q, prefix, bugs):
+def _arnn(X, P, q, prefix, bugs, recurrent=True):
     out = {}
     hs = {}
     K = P[prefix + "fwd.W_x"].shape[3] // 4
@@ -135,7 +138,8 @@ def _arnn(X, P, q, prefix, bugs):
             flip = lambda a: a[:, ::-1]  # noqa: E731
         else:
             flip = lambda a: a[:, ::-1, ::-1]  # noqa: E731
-        gates, c, h = _scan(flip(U), P[f"{prefix}{d}.W_up"], P[f"{prefix}{d}.W_left"], query_term, bugs, pad_G)
+        gates, c, h = _scan(flip(U), P[f"{prefix}{d}.W_up"], P[f"{prefix}{d}.W_left"], query_term, bugs, pad_G,
+                            recurrent)
         out[f"U.{d}"] = U
         out[f"gates.{d}"], out[f"c.{d}"], out[f"h.{d}"] = flip(gates), flip(c), flip(h)
         hs[d] = flip(h)
@@ -150,8 +154,12 @@ def _softmax(Z, axis):
     return E / E.sum(axis=axis, keepdims=True)
 
 
-def loop_arnn(X, params, q=None, *, normalize, scales=None, bugs=()):
-    """Forward values of the layer (names of ``attnrnn_np.verify.trace``), with the given bugs switched on."""
+def loop_arnn(X, params, q=None, *, normalize, scales=None, bugs=(), recurrent=True):
+    """Forward values of the layer (names of ``attnrnn_np.verify.trace``), with the given bugs switched on.
+
+    ``recurrent=False``: no state-to-state term (each cell sees only its
+    input-to-state window), the layer's structure ablation.
+    """
     unknown = set(bugs) - set(SWITCHES)
     assert not unknown, f"no switch for {unknown}"
     real = np.float32 if "float32-cast" in bugs else np.float64   # every input cast, as torch's default dtype does
@@ -160,14 +168,14 @@ def loop_arnn(X, params, q=None, *, normalize, scales=None, bugs=()):
     q = None if q is None else np.asarray(q, dtype=real)
     N, H, W, C = X.shape
     if scales is None:
-        out = _arnn(X, P, q, "", bugs)
+        out = _arnn(X, P, q, "", bugs, recurrent)
         S = out["S"]
     else:
         out, ups = {}, []
         for g in scales:
             # max over each g×g window, then each coarse logit repeated over its window
             X_g = X.reshape(N, H // g, g, W // g, g, C).max(axis=(2, 4))
-            sub = _arnn(X_g, P, q, f"scale{g}.", bugs)
+            sub = _arnn(X_g, P, q, f"scale{g}.", bugs, recurrent)
             out.update({f"scale{g}.{name}": v for name, v in sub.items()})
             ups.append(np.repeat(np.repeat(sub["S"], g, axis=1), g, axis=2))
         Z = X @ P["comb.V"] + P["comb.c"]                                     # (N, H, W, scales)
