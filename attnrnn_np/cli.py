@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -146,7 +147,28 @@ def _check_paths(parser, args):
         parser.error(f"--resume {resume!r}: no such checkpoint file")
 
 
+def _silence_stdout():
+    """After a closed pipe (``… | head``): send whatever is still written to stdout nowhere."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
 def main(argv=None):
+    """Run the command; Ctrl-C ends it with one line and status 130, a closed pipe quietly."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("attnrnn-np: error: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        _silence_stdout()
+        return 1
+
+
+def _main(argv=None):
     parser = _build_parser()
     args = parser.parse_args(argv)
     _check_paths(parser, args)
@@ -156,8 +178,6 @@ def main(argv=None):
         from .tour import run_tour
 
         return run_tour(seed=args.seed, backend=args.backend)
-    if args.command == "verify":
-        return verify_command.run(args)
     if args.command == "train":
         return _train(args)
     if args.command == "demo":

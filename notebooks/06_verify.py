@@ -6,6 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -143,7 +144,7 @@ print(report)
 status = {r.name: r.status for r in report.results}
 assert not report.passed
 assert status["k1-q2-sigmoid-3x4"] == status["k1-q0-softmax-4x3"] == "pass"
-assert status["k3-q3-sigmoid-4x5"] == "FAIL"
+assert status["k3-q3-sigmoid-4x5"] == "fail"
 
 # %% [markdown]
 # ## Return the intermediates

@@ -1,10 +1,11 @@
 """Golden forward values, from an independent cell-by-cell oracle written from docs/model.md §3.
 
-``reference_arnn`` below is the obviously-correct path: plain loops over
-samples, rows and columns, straight from the equations, sharing no code with
-the package (no im2col, no scan, no LSTM cell, no rot180 — the inverse-raster
-direction is written in map coordinates, reading the cells below and to the
-right). It serves twice:
+``reference_arnn`` below is the obviously-correct path: the tests' one
+pixel-loop implementation (``tests/loop_arnn.py``, with none of its bug
+switches on), plain loops over samples, rows and columns straight from the
+equations, sharing no code with the package (no im2col, no scan schedule,
+no LSTM cell). The verify kit's seeded wrong candidates are the same loops
+with one switch on. It serves twice:
 
 - as the oracle for drawn problems: the package must agree with it to 1e-12;
 - as the source of the literal golden values pinned below for fixed inputs,
@@ -21,9 +22,10 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from loop_arnn import loop_arnn
+from strategies import dims, host, make_problem, normalizations, scaled, seeds
 
 from attnrnn_np import arnn_forward, init_arnn_params
-from strategies import dims, host, make_problem, normalizations, scaled, seeds
 
 TOL = 1e-12
 
@@ -32,61 +34,11 @@ TOL = 1e-12
 # the oracle
 # --------------------------------------------------------------------------
 
-def _sigmoid(x):
-    return 1.0 / (1.0 + np.exp(-x))
-
-
 def reference_arnn(X, params, q=None, *, normalize="sigmoid", recurrent=True):
-    """docs/model.md §3, cell by cell, on the host. Returns ``(A, S, h)`` with h = {"fwd": ..., "bwd": ...}."""
-    X = host(X)
-    P = {key: host(v) for key, v in params.items()}
-    q = None if q is None else host(q)
-    N, H, W, C = X.shape
-    k, K = P["fwd.W_x"].shape[0], P["fwd.W_x"].shape[3] // 4
-    p = (k - 1) // 2
-    h = {}
-    for d, step in (("fwd", 1), ("bwd", -1)):
-        W_x, b, W_up, W_left = P[f"{d}.W_x"], P[f"{d}.b"], P[f"{d}.W_up"], P[f"{d}.W_left"]
-        # input-to-state: cross-correlation, zero outside the map, plus bias and query
-        U = np.zeros((N, H, W, 4 * K))
-        for n in range(N):
-            for i in range(H):
-                for j in range(W):
-                    U[n, i, j] = b + (q[n] @ P[f"{d}.W_q"] if q is not None else 0.0)
-                    for a in range(k):
-                        for bb in range(k):
-                            r, s = i + a - p, j + bb - p
-                            if 0 <= r < H and 0 <= s < W:
-                                U[n, i, j] += X[n, r, s] @ W_x[a, bb]
-        # the recurrence: fwd reads (i−1, j) and (i, j−1); bwd reads (i+1, j) and (i, j+1)
-        hd, cd = np.zeros((N, H, W, K)), np.zeros((N, H, W, K))
-        rows = range(H) if step == 1 else range(H - 1, -1, -1)
-        cols = range(W) if step == 1 else range(W - 1, -1, -1)
-        for n in range(N):
-            for i in rows:
-                for j in cols:
-                    G = U[n, i, j].copy()
-                    c_in = np.zeros(K)
-                    if recurrent:
-                        i_nb, j_nb = i - step, j - step
-                        if 0 <= i_nb < H:
-                            G += hd[n, i_nb, j] @ W_up
-                        if 0 <= j_nb < W:
-                            G += hd[n, i, j_nb] @ W_left
-                            c_in = cd[n, i, j_nb]
-                    gate_i, gate_f = _sigmoid(G[:K]), _sigmoid(G[K:2 * K])
-                    gate_g, gate_o = np.tanh(G[2 * K:3 * K]), _sigmoid(G[3 * K:])
-                    cd[n, i, j] = gate_f * c_in + gate_i * gate_g
-                    hd[n, i, j] = gate_o * np.tanh(cd[n, i, j])
-        h[d] = hd
-    w, hb = P["head.w"], P["head.b"]
-    S = h["fwd"] @ w[:K] + h["bwd"] @ w[K:] + hb[0]
-    if normalize == "sigmoid":
-        A = _sigmoid(S)
-    else:
-        E = np.exp(S - S.max(axis=(1, 2), keepdims=True))
-        A = E / E.sum(axis=(1, 2), keepdims=True)
-    return A, S, h
+    """docs/model.md §3, cell by cell, on the host (``tests/loop_arnn.py``). Returns ``(A, S, h)``."""
+    out = loop_arnn(host(X), {key: host(v) for key, v in params.items()}, None if q is None else host(q),
+                    normalize=normalize, recurrent=recurrent)
+    return out["A"], out["S"], {"fwd": out["h.fwd"], "bwd": out["h.bwd"]}
 
 
 # --------------------------------------------------------------------------

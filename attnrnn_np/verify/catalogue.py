@@ -106,10 +106,12 @@ BUGS = (
         "the combiner's softmax taken over positions instead of over the scales at each position",
         "every scale's logits agree; β and then S differ"),
     Bug("derivative-sign", "backward",
-        "a derivative's sign flipped: σ(1 + σ) for σ(1 − σ), 1 + tanh² for 1 − tanh², a softmax backward's − Σ as +",
+        "a derivative's sign flipped: σ(1 + σ) for σ(1 − σ), 1 + tanh² for 1 − tanh², "
+        "a softmax backward's − Σ as +",
         "every forward value agrees; the gradients of everything upstream of that piece differ"),
     Bug("aliased-buffer", "backward",
-        "a cache or a result that is a view of a buffer later overwritten (a missing .copy()), or an output that is its input",
+        "a cache or a result that is a view of a buffer later overwritten (a missing .copy()), "
+        "or an output that is its input",
         "the first values agree; the gradients (or the caller's input) change once the buffer is written"),
     Bug("diagonal-bounds", "scan.fwd",
         "the anti-diagonals' row range or walk off by one at a corner: max(0, t − W) for max(0, t − W + 1), "
@@ -120,15 +122,36 @@ BUGS = (
         "N(0, 1) for N(0, 1/fan_in), a bias that should start at 0 does not",
         "every function of given parameters agrees; freshly initialised layers differ (trains worse, silently)"),
     Bug("kernel-flip", "U",
-        "the k×k kernel applied flipped (a true convolution instead of the cross-correlation) or transposed (taps a, b swapped)",
+        "the k×k kernel applied flipped (a true convolution instead of the cross-correlation) "
+        "or transposed (taps a, b swapped)",
         "U differs for k > 1 only, in both directions; with k = 1 every number agrees"),
     Bug("direction-halves", "U",
-        "the [fwd, bwd] halves of a stacked array (the 8K channels of U, their biases or gradients) swapped or interleaved",
+        "the [fwd, bwd] halves of a stacked array (the 8K channels of U, their biases or gradients) "
+        "swapped or interleaved",
         "U differs from the very first cell (only the gradients differ when the swap is in the backward)"),
     Bug("upsample-block", "combiner",
         "nearest upsampling that tiles the coarse map instead of repeating each value over its γ×γ block, "
         "or whose backward averages each block's gradient instead of summing it",
         "every scale's logits agree; the upsampled logits (or only the coarse scales' gradients) differ"),
+    Bug("float32-cast", "U",
+        "a float32 cast somewhere in a float64 run: a tensor made with torch's default dtype, a .float(), "
+        "an np.float32 buffer",
+        "every tensor differs by about 1e-9 to 1e-5 of its size, from U on, or comes back as float32"),
+    Bug("inverse-gradient-not-rotated", "backward",
+        "the inverse direction run on the rotated map, and its kernel gradient (or its share of dX) not "
+        "rotated back by 180°",
+        "every forward value and every fwd.* gradient agree; the bwd.* gradients (and dX, for k > 1) differ"),
+    Bug("bias-after-skew", "scan.fwd",
+        "the bias and q · W_q added to the skewed map, so the skew's padding cells get non-zero states",
+        "U agrees; the first wrong cell is (1, 0), the first that reads a padding cell, and column 0 stays wrong"),
+    Bug("skew-readout-offset", "scan.fwd",
+        "the states read back from the skewed map one column off (or from its padding cells)",
+        "the first cell is wrong, with a padding cell's values: gates exactly σ(0) = 0.5 (g exactly 0), c and h "
+        "exactly 0, or the values of the neighbouring cell"),
+    Bug("tensor-layout", "U",
+        "a tensor returned in another layout of the same shape: channels first reshaped, H and W swapped, "
+        "or a direction's states left in the rotated map",
+        "the tensor's values are right but sit elsewhere: got equals want after a permutation or a rotation"),
 )
 
 

@@ -34,7 +34,8 @@ from ..arnn import arnn_backward, arnn_forward
 from ..atomic import write_text_atomic
 from ..learn.safe_npz import save_npz_atomic
 from ..multiscale import multiscale_arnn_backward, multiscale_arnn_forward
-from .problems import Problem, problems as all_problems
+from .problems import Problem
+from .problems import problems as all_problems
 from .trace import trace, trace_names
 
 __all__ = [

@@ -46,22 +46,32 @@ Both functions are pure NumPy. Values may be NumPy arrays, CuPy arrays or
 anything with ``.detach().cpu().numpy()`` (a torch tensor or parameter,
 duck-typed: torch is never imported here). Every returned array is a new
 NumPy array.
+
+Other layouts
+-------------
+:class:`Layout` maps any module's tensors both ways from a table of
+:class:`Field` rows, each naming their tensor, the keys of ours it holds and
+the transform (a transpose, a 180° kernel rotation, pieces of a fused
+tensor, Conv1d taps). The plain PyTorch layout above is one such table
+(:func:`torch_layout`); :func:`pixelrnn_layout` is the table of a
+PixelRNN-style module: one fused ``Conv2d(C, 8K, k)`` for both directions'
+input-to-state term, a ``Conv1d(K, 4K, 2)`` per direction for the
+state-to-state term on the skewed map, and a ``Conv2d(2K, 1, 1)`` head.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..arnn import DIRECTIONS
 from ..backend import to_numpy
 
-__all__ = ["to_torch_layout", "from_torch_layout", "host_array"]
-
-# (our name, torch name) within one direction
-_DIRECTION_KEYS = (("W_x", "conv.weight"), ("b", "conv.bias"), ("W_q", "query.weight"),
-                   ("W_up", "up.weight"), ("W_left", "left.weight"))
+__all__ = ["to_torch_layout", "from_torch_layout", "host_array", "Field", "Layout", "torch_layout",
+           "pixelrnn_layout", "same", "transposed", "kernel", "fused", "conv1d_taps"]
 
 
 def host_array(value):
@@ -94,6 +104,206 @@ def _check_keys(got, expected, what):
         raise KeyError(f"{what}: " + "; ".join(parts))
 
 
+# --------------------------------------------------------------------------
+# the table: one row per tensor of the other layout
+# --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Field:
+    """One tensor of the other layout: its name, the keys of ours it holds, and the transform both ways.
+
+    ``to_theirs(*ours) -> theirs`` and ``to_ours(theirs) -> tuple of ours``,
+    in the order of ``ours``. ``optional`` rows (a query absent when Q = 0)
+    are left out when their keys are absent on either side.
+    """
+
+    theirs: str
+    ours: tuple
+    to_theirs: Callable
+    to_ours: Callable
+    optional: bool = False
+
+
+def same(ours, theirs, *, optional=False):
+    """The same array under another name."""
+    return Field(theirs, (ours,), lambda a: a, lambda t: (t,), optional)
+
+
+def transposed(ours, theirs, *, optional=False):
+    """Their array is ours transposed (a Linear's weight (out, in) for our (in, out))."""
+    return Field(theirs, (ours,), lambda a: a.T, lambda t: (t.T,), optional)
+
+
+def kernel(ours, theirs, *, rotate=False):
+    """A Conv2d weight (4K, C, k, k) from ours (k, k, C, 4K); ``rotate`` flips both spatial axes too."""
+    def to_theirs(w):
+        t = w.transpose(3, 2, 0, 1)
+        return _rot180_kernel(t) if rotate else t
+
+    def to_ours(t):
+        return ((_rot180_kernel(t) if rotate else t).transpose(2, 3, 1, 0),)
+    return Field(theirs, (ours,), to_theirs, to_ours)
+
+
+def fused(theirs, parts, *, axis=0, optional=False):
+    """One tensor holding several of ours side by side along ``axis``: ``parts`` are Fields of the pieces.
+
+    Each part is a Field whose ``theirs`` is ignored; its pieces are
+    concatenated in order (e.g. ``[fwd 4K; bwd 4K]`` output channels of one
+    fused convolution).
+    """
+    def to_theirs(*arrays):
+        pieces, at = [], 0
+        for part in parts:
+            n = len(part.ours)
+            pieces.append(part.to_theirs(*arrays[at:at + n]))
+            at += n
+        return np.concatenate(pieces, axis=axis)
+
+    def to_ours(t):
+        pieces = np.split(t, len(parts), axis=axis)        # equal pieces: every direction has 4K channels
+        out = ()
+        for part, piece in zip(parts, pieces, strict=True):
+            out += tuple(part.to_ours(piece))
+        return out
+    ours = tuple(key for part in parts for key in part.ours)
+    return Field(theirs, ours, to_theirs, to_ours, optional)
+
+
+def conv1d_taps(up, left, theirs, *, up_tap=0):
+    """A ``Conv1d(K, 4K, 2)`` weight (4K, K, 2) holding W_up and W_left (each (K, 4K)) as its two taps.
+
+    ``up_tap`` is the tap that multiplies the previous skewed column's row
+    i − 1 (the cell above); the other multiplies row i (the cell to the
+    left). With the rows padded at the start (``F.pad(x, (1, 0))``, or
+    ``padding=1`` and the last output dropped) that is tap 0.
+    """
+    order = (0, 1) if up_tap == 0 else (1, 0)
+
+    def to_theirs(w_up, w_left):
+        taps = (w_up.T, w_left.T)
+        return np.stack([taps[order[0]], taps[order[1]]], axis=-1)
+
+    def to_ours(t):
+        taps = {order[0]: t[..., 0].T, order[1]: t[..., 1].T}
+        return taps[0], taps[1]
+    return Field(theirs, (up, left), to_theirs, to_ours)
+
+
+class Layout:
+    """A module's tensors and this package's parameters, both ways, from a table of :class:`Field` rows.
+
+    ``scaled`` rows repeat for every scale of a multi-scale layer (keys
+    prefixed ``scale{γ}.`` on both sides); ``shared`` rows (the combiner)
+    appear once.
+    """
+
+    def __init__(self, scaled, shared=(), name="layout"):
+        self.scaled, self.shared, self.name = tuple(scaled), tuple(shared), name
+
+    def _rows(self, keys, combiner_keys):
+        rows = []
+        for prefix in _prefixes(keys, combiner_keys):
+            for f in self.scaled:
+                rows.append((prefix, f))
+        if any(k.startswith("scale") for k in keys):
+            rows += [("", f) for f in self.shared]
+        return rows
+
+    def to_theirs(self, params):
+        """This package's parameters (or gradients) as the module's tensors, in the table's order."""
+        params = {key: host_array(v) for key, v in params.items()}
+        out, used = {}, set()
+        for prefix, f in self._rows(params, [k for row in self.shared for k in row.ours]):
+            keys = [prefix + k for k in f.ours]
+            if any(k not in params for k in keys):
+                if f.optional:
+                    continue
+                raise KeyError(f"params has no {next(k for k in keys if k not in params)!r}")
+            out[prefix + f.theirs] = np.ascontiguousarray(f.to_theirs(*(params[k] for k in keys)))
+            used.update(keys)
+        _check_keys(params, used, "params in this package's layout")
+        return out
+
+    def to_ours(self, tensors):
+        """The module's tensors (a state_dict, or its gradients) as this package's parameters."""
+        sd = {key: host_array(v) for key, v in dict(tensors).items()}
+        out, used = {}, set()
+        for prefix, f in self._rows(sd, [row.theirs for row in self.shared]):
+            key = prefix + f.theirs
+            if key not in sd:
+                if f.optional:
+                    continue
+                raise KeyError(f"state_dict has no {key!r}")
+            used.add(key)
+            if f.optional and sd[key].size == 0:
+                continue                                               # e.g. nn.Linear(0, 4K): no query
+            for ours, v in zip(f.ours, f.to_ours(sd[key]), strict=True):
+                out[prefix + ours] = np.ascontiguousarray(v)
+        _check_keys(sd, used, f"state_dict in the {self.name}")
+        return _canonical(out)
+
+
+def _canonical(params):
+    """``params`` in this package's key order (docs/model.md §2, §5)."""
+    order = ("W_x", "b", "W_q", "W_up", "W_left")
+
+    def rank(key):
+        m = re.match(r"(scale(\d+)\.)?(fwd|bwd|head|comb)\.(\w+)$", key)
+        if m is None:
+            return (1, 0, 0, 0, key)
+        scale = int(m.group(2)) if m.group(2) else 0
+        part = {"fwd": 0, "bwd": 1, "head": 2, "comb": 3}[m.group(3)]
+        name = m.group(4)
+        within = order.index(name) if name in order else ("w", "b", "V", "c").index(name)
+        return (0, part == 3, scale, part, within)
+    return {key: params[key] for key in sorted(params, key=rank)}
+
+
+def torch_layout(*, bwd_flips_input=False):
+    """The table of the plain PyTorch module of this module's docstring."""
+    rows = []
+    for d in DIRECTIONS:
+        rows += [kernel(f"{d}.W_x", f"{d}.conv.weight", rotate=d == "bwd" and bwd_flips_input),
+                 same(f"{d}.b", f"{d}.conv.bias"),
+                 transposed(f"{d}.W_q", f"{d}.query.weight", optional=True),
+                 transposed(f"{d}.W_up", f"{d}.up.weight"),
+                 transposed(f"{d}.W_left", f"{d}.left.weight")]
+    rows += [Field("head.weight", ("head.w",), lambda w: w.reshape(1, -1), lambda t: (t.reshape(-1),)),
+             Field("head.bias", ("head.b",), lambda b: b.reshape(1), lambda t: (t.reshape(1),))]
+    shared = [transposed("comb.V", "comb.weight"), same("comb.c", "comb.bias")]
+    return Layout(rows, shared, name="PyTorch layout")
+
+
+def pixelrnn_layout(*, up_tap=0, bwd_flips_input=False):
+    """The table of a PixelRNN-style module (names as in docs/verify.md, "Skewed implementations").
+
+    ====================  ===============  =====================================
+    tensor                shape            ours
+    ====================  ===============  =====================================
+    ``i2s.weight``        (8K, C, k, k)    [fwd.W_x; bwd.W_x], one fused Conv2d
+    ``i2s.bias``          (8K,)            [fwd.b; bwd.b]
+    ``query.weight``      (8K, Q)          [fwd.W_q; bwd.W_q] transposed (Q > 0)
+    ``{d}.s2s.weight``    (4K, K, 2)       W_up and W_left as the two taps of a Conv1d
+    ``head.weight``       (1, 2K, 1, 1)    head.w, a 1×1 Conv2d over [h_fwd; h_bwd]
+    ``head.bias``         (1,)             head.b
+    ====================  ===============  =====================================
+
+    A fused convolution on the map as it is needs no kernel rotation
+    (``bwd_flips_input=False``); a module that convolves the rotated map
+    for its inverse direction passes True.
+    """
+    rot = bwd_flips_input
+    rows = [fused("i2s.weight", [kernel("fwd.W_x", ""), kernel("bwd.W_x", "", rotate=rot)]),
+            fused("i2s.bias", [same("fwd.b", ""), same("bwd.b", "")]),
+            fused("query.weight", [transposed("fwd.W_q", ""), transposed("bwd.W_q", "")], optional=True)]
+    rows += [conv1d_taps(f"{d}.W_up", f"{d}.W_left", f"{d}.s2s.weight", up_tap=up_tap) for d in DIRECTIONS]
+    rows += [Field("head.weight", ("head.w",), lambda w: w.reshape(1, -1, 1, 1), lambda t: (t.reshape(-1),)),
+             Field("head.bias", ("head.b",), lambda b: b.reshape(1), lambda t: (t.reshape(1),))]
+    shared = [transposed("comb.V", "comb.weight"), same("comb.c", "comb.bias")]
+    return Layout(rows, shared, name="PixelRNN-style layout")
+
+
 def to_torch_layout(params, *, bwd_flips_input=False):
     """This package's parameters in the PyTorch layout.
 
@@ -119,37 +329,7 @@ def to_torch_layout(params, *, bwd_flips_input=False):
     KeyError
         Missing or unexpected keys, named.
     """
-    params = {key: host_array(v) for key, v in params.items()}
-    out, known = {}, set()
-    for prefix in _prefixes(params, ("comb.V", "comb.c")):
-        for d in DIRECTIONS:
-            for ours, theirs in _DIRECTION_KEYS:
-                key = f"{prefix}{d}.{ours}"
-                if key not in params:
-                    if ours == "W_q":
-                        continue
-                    raise KeyError(f"params has no {key!r}")
-                v = params[key]
-                if ours == "W_x":
-                    v = v.transpose(3, 2, 0, 1)                       # (4K, C, k, k)
-                    if d == "bwd" and bwd_flips_input:
-                        v = _rot180_kernel(v)
-                elif ours != "b":
-                    v = v.T                                           # (4K, Q) or (4K, K)
-                out[f"{prefix}{d}.{theirs}"] = np.ascontiguousarray(v)
-                known.add(key)
-        for key in ("head.w", "head.b"):
-            if prefix + key not in params:
-                raise KeyError(f"params has no {prefix + key!r}")
-        out[f"{prefix}head.weight"] = params[prefix + "head.w"].reshape(1, -1)   # (1, 2K)
-        out[f"{prefix}head.bias"] = params[prefix + "head.b"].reshape(1)
-        known |= {prefix + "head.w", prefix + "head.b"}
-    if "comb.V" in params:
-        out["comb.weight"] = np.ascontiguousarray(params["comb.V"].T)            # (S, C)
-        out["comb.bias"] = params["comb.c"]
-        known |= {"comb.V", "comb.c"}
-    _check_keys(params, known, "params in this package's layout")
-    return out
+    return torch_layout(bwd_flips_input=bwd_flips_input).to_theirs(params)
 
 
 def from_torch_layout(state_dict, *, bwd_flips_input=False):
@@ -178,36 +358,4 @@ def from_torch_layout(state_dict, *, bwd_flips_input=False):
     KeyError
         Missing or unexpected keys, named.
     """
-    sd = {key: host_array(v) for key, v in dict(state_dict).items()}
-    out, known = {}, set()
-    for prefix in _prefixes(sd, ("comb.weight", "comb.bias")):
-        for d in DIRECTIONS:
-            for ours, theirs in _DIRECTION_KEYS:
-                key = f"{prefix}{d}.{theirs}"
-                if key not in sd:
-                    if ours == "W_q":
-                        continue
-                    raise KeyError(f"state_dict has no {key!r}")
-                known.add(key)
-                v = sd[key]
-                if ours == "W_q" and v.size == 0:
-                    continue                                           # nn.Linear(0, 4K): no query
-                if ours == "W_x":
-                    if d == "bwd" and bwd_flips_input:
-                        v = _rot180_kernel(v)
-                    v = v.transpose(2, 3, 1, 0)                       # (k, k, C, 4K)
-                elif ours != "b":
-                    v = v.T                                           # (Q, 4K) or (K, 4K)
-                out[f"{prefix}{d}.{ours}"] = np.ascontiguousarray(v)
-        for key in ("head.weight", "head.bias"):
-            if prefix + key not in sd:
-                raise KeyError(f"state_dict has no {prefix + key!r}")
-        out[f"{prefix}head.w"] = sd[prefix + "head.weight"].reshape(-1)          # (2K,)
-        out[f"{prefix}head.b"] = sd[prefix + "head.bias"].reshape(1)
-        known |= {prefix + "head.weight", prefix + "head.bias"}
-    if "comb.weight" in sd:
-        out["comb.V"] = np.ascontiguousarray(sd["comb.weight"].T)                 # (C, S)
-        out["comb.c"] = sd["comb.bias"]
-        known |= {"comb.weight", "comb.bias"}
-    _check_keys(sd, known, "state_dict in the PyTorch layout")
-    return out
+    return torch_layout(bwd_flips_input=bwd_flips_input).to_ours(state_dict)

@@ -22,6 +22,7 @@ in seconds.
 
 from __future__ import annotations
 
+import fnmatch
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -31,7 +32,7 @@ from ..backend import host_rng
 from ..multiscale import check_scales, init_multiscale_params, multiscale_dims
 from .layout import host_array, to_torch_layout
 
-__all__ = ["Problem", "PROBLEM_SIZES", "problems", "problem_names", "custom_problem"]
+__all__ = ["Problem", "PROBLEM_SIZES", "GROUPS", "problems", "problem_names", "select_names", "custom_problem"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -116,6 +117,37 @@ PARAM_NOISE = 0.5
 def problem_names():
     """The names of the fixed problems, in order."""
     return list(PROBLEM_SIZES)
+
+
+GROUPS = {
+    "single-scale": lambda sizes: sizes[-1] is None,
+    "multi-scale": lambda sizes: sizes[-1] is not None,
+}
+
+
+def select_names(spec):
+    """The problem names a ``--problems`` value selects, in the set's order.
+
+    ``spec`` is a comma-separated list of names, shell-style patterns
+    (``k3-*``) and the groups ``single-scale`` and ``multi-scale``. Raises
+    ValueError for an empty list and for an item that selects nothing.
+    """
+    items = [item.strip() for item in str(spec).split(",")]
+    if not any(items):
+        raise ValueError(f"--problems {spec!r} names no problem")
+    chosen = set()
+    for item in items:
+        if not item:
+            continue
+        if item in GROUPS:
+            hits = [n for n, sizes in PROBLEM_SIZES.items() if GROUPS[item](sizes)]
+        else:
+            hits = fnmatch.filter(PROBLEM_SIZES, item)
+        if not hits:
+            raise ValueError(f"unknown problem {item!r} (no name, pattern or group matches); "
+                             f"known: {', '.join(PROBLEM_SIZES)} and the groups {', '.join(GROUPS)}")
+        chosen.update(hits)
+    return [n for n in PROBLEM_SIZES if n in chosen]
 
 
 def _make(index, name, sizes):

@@ -59,7 +59,7 @@ def test_usage_errors_are_one_line_and_exit_2(candidates, capsys):
     _usage_error(capsys, ["verify", "--against", "my_arnn:not_a_function"], "is not callable")
     _usage_error(capsys, ["verify", "--against", "my_arnn:missing"], "has no attribute 'missing'")
     _usage_error(capsys, ["verify", "--against", "my_arnn"], "MODULE:FUNCTION")
-    _usage_error(capsys, ["verify", "--against", "my_arnn:good", "--problems", "nope"], "unknown problem nope")
+    _usage_error(capsys, ["verify", "--against", "my_arnn:good", "--problems", "nope"], "unknown problem 'nope'")
     _usage_error(capsys, ["verify", "--npz", str(candidates / "nowhere")], "no such folder")
     _usage_error(capsys, ["verify"], "say what to check")
     _usage_error(capsys, ["verify", "--self", "--dtype", "float32"], "--self")

@@ -99,7 +99,7 @@ def test_verify_npz_reads_results_dumped_by_another_program(golden, tmp_path):
     np.savez(tmp_path / f"{p.name}.npz", A=ref["A"], **{"grads.head.b": ref["grads.head.b"] + 0.5})
     report = verify_npz(tmp_path, ["k3-q3-sigmoid-4x5", "pixel-1x1"])
     first, missing = report.results
-    assert first.status == "FAIL" and first.divergence.stage == "backward"
+    assert first.status == "fail" and first.divergence.stage == "backward"
     assert first.divergence.tensor == "grads.head.b"
     assert missing.status == "missing" and not report.passed
 

@@ -60,14 +60,15 @@ def test_none_skips_a_problem_but_nothing_compared_is_no_pass():
     assert not report.passed and "none of the known names" in report.results[0].message
 
 
-def test_grads_nested_or_flat_and_unknown_names_are_listed():
+def test_grads_nested_or_flat_and_an_unknown_name_fails_with_the_nearest():
     def candidate(p):
         ref = reference(p)
         grads = {n[len("grads."):]: v for n, v in ref.items() if n.startswith("grads.")}
         return {"A": ref["A"], "grads": grads, "dX": ref["dX"], "h_fwd": ref["h.fwd"]}
     (r,) = verify(candidate, SMALL[:1]).results
-    assert r.status == "pass" and r.ignored == ["h_fwd"]
-    assert any(t.name == "grads.fwd.W_up" for t in r.tensors)
+    assert r.status == "fail" and r.unknown == [("h_fwd", "h.fwd")]
+    assert "`h_fwd`: did you mean `h.fwd`?" in r.message
+    assert any(t.name == "grads.fwd.W_up" for t in r.tensors) and all(t.passed for t in r.tensors)
 
 
 def test_float32_candidates_get_the_float32_tolerance():

@@ -16,9 +16,9 @@ where the mistake first reads something different:
 
 import numpy as np
 import pytest
+from loop_arnn import loop_candidate
 
 from attnrnn_np.verify import bug, problems, reference, verify
-from loop_arnn import loop_candidate
 
 BY_NAME = {p.name: p for p in problems()}
 
@@ -68,7 +68,7 @@ def test_each_seeded_bug_is_caught_and_located(name):
     report = verify(loop_candidate(name), names)
     assert not report.passed
     for r in report.results:
-        assert r.status == "FAIL", (name, r.name, r.message)
+        assert r.status == "fail", (name, r.name, r.message)
         div = r.divergence
         assert div.stage == stage, (name, r.name, div)
         if cell is not None:

@@ -87,7 +87,7 @@ def test_the_flip_input_convention_needs_the_rotated_kernel_and_k1_hides_it():
     assert verify(module_candidate(make, bwd_flips_input=True), ["k3-q3-sigmoid-4x5", "row-1x6"]).passed
     wrong = verify(module_candidate(make), ["k3-q3-sigmoid-4x5", "k1-q2-sigmoid-3x4", "k1-q0-softmax-4x3"])
     k3, *k1 = wrong.results
-    assert k3.status == "FAIL" and k3.divergence.stage == "U" and k3.divergence.tensor == "U.bwd"
+    assert k3.status == "fail" and k3.divergence.stage == "U" and k3.divergence.tensor == "U.bwd"
     assert k3.divergence.causes[0].name == "reverse-kernel"
     assert all(r.status == "pass" for r in k1)                               # k = 1: every number agrees
 

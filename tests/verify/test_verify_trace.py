@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
+from loop_arnn import loop_arnn
 
 from attnrnn_np import arnn_forward, multiscale_arnn_forward
 from attnrnn_np.verify import problems, trace, trace_names
-from loop_arnn import loop_arnn
 
 PROBLEMS = problems()
 

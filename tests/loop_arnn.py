@@ -10,6 +10,9 @@ LSTM cell).
 
 It returns the forward values only, by the names of
 ``attnrnn_np.verify.trace``; the kit compares whatever a candidate returns.
+It is also the tests' one pixel-loop oracle: ``tests/test_golden.py``
+checks the package against it on drawn problems (``recurrent=False`` gives
+the structure ablation) and pins its values.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ import numpy as np
 
 SWITCHES = ("gate-order", "sigmoid-candidate", "wrong-neighbour-h", "wrong-neighbour-c", "skew-offset",
             "flip-axis", "reverse-flag", "reverse-kernel", "head-halves", "softmax-axis", "forget-bias",
-            "query-placement", "combiner-axis")
+            "query-placement", "combiner-axis", "float32-cast", "bias-after-skew", "skew-readout-offset",
+            "kernel-flip", "diagonal-bounds")
 
 
 def _sigmoid(x):
@@ -42,8 +46,19 @@ def _conv(X, W_x):
     return U
 
 
-def _scan(U, W_up, W_left, query_term, bugs):
-    """One raster-order diagonal LSTM, cell by cell. U (N, H, W, 4K) -> gates, c, h."""
+def _cell(G, K):
+    i_g, g_g, o_g = _sigmoid(G[:K]), np.tanh(G[2 * K:3 * K]), _sigmoid(G[3 * K:])
+    c = i_g * g_g
+    return c, o_g * np.tanh(c)
+
+
+def _scan(U, W_up, W_left, query_term, bugs, pad_G=None, recurrent=True):
+    """One raster-order diagonal LSTM, cell by cell. U (N, H, W, 4K) -> gates, c, h.
+
+    ``pad_G`` (N, 4K): with ``bias-after-skew``, the pre-activation of the
+    skew's padding cells (bias and query only), read as the left neighbour
+    of every cell of column 0 below row 0.
+    """
     N, H, W, K4 = U.shape
     K = K4 // 4
     gates = np.zeros((N, H, W, K4))
@@ -53,13 +68,17 @@ def _scan(U, W_up, W_left, query_term, bugs):
     for n in range(N):
         for i in range(H):
             for j in range(W):
-                h_up = h[n, i - 1, j] if i > 0 else zero
+                if "diagonal-bounds" in bugs and (i, j) == (H - 1, W - 1):
+                    continue                     # the last diagonal (the corner alone) never computed
+                h_up = h[n, i - 1, j] if i > 0 and recurrent else zero
                 if "skew-offset" in bugs:        # the skewed map read one column too far left
                     h_up = h[n, i - 1, j - 1] if i > 0 and j > 0 else zero
-                h_left = h[n, i, j - 1] if j > 0 else zero
-                c_left = c[n, i, j - 1] if j > 0 else zero
+                h_left = h[n, i, j - 1] if j > 0 and recurrent else zero
+                c_left = c[n, i, j - 1] if j > 0 and recurrent else zero
                 if "wrong-neighbour-c" in bugs:  # the cell state carried down instead of along the row
                     c_left = c[n, i - 1, j] if i > 0 else zero
+                if "bias-after-skew" in bugs and j == 0 and i > 0:
+                    c_left, h_left = _cell(pad_G[n], K)   # a padding cell with a state of its own
                 if "wrong-neighbour-h" in bugs:
                     h_up, h_left = h_left, h_up
                 G = U[n, i, j] + h_up @ W_up + h_left @ W_left
@@ -77,10 +96,16 @@ def _scan(U, W_up, W_left, query_term, bugs):
                 gates[n, i, j] = a
                 c[n, i, j] = fg * c_left + ig * gg
                 h[n, i, j] = og * np.tanh(c[n, i, j])
+    if "skew-readout-offset" in bugs:            # read back one skewed column early: the left cell, or padding
+        pad = np.full(K4, 0.5)
+        pad[2 * K:3 * K] = 0.0
+        gates = np.concatenate([np.broadcast_to(pad, (N, H, 1, K4)), gates[:, :, :-1]], axis=2)
+        c = np.concatenate([np.zeros((N, H, 1, K)), c[:, :, :-1]], axis=2)
+        h = np.concatenate([np.zeros((N, H, 1, K)), h[:, :, :-1]], axis=2)
     return gates, c, h
 
 
-def _arnn(X, P, q, prefix, bugs):
+def _arnn(X, P, q, prefix, bugs, recurrent=True):
     out = {}
     hs = {}
     K = P[prefix + "fwd.W_x"].shape[3] // 4
@@ -91,8 +116,13 @@ def _arnn(X, P, q, prefix, bugs):
         if d == "bwd" and "reverse-kernel" in bugs:
             # flip(LSTM(flip(X))): the convolution runs on the rotated map, kernel as it is
             U = _conv(X[:, ::-1, ::-1], W_x)[:, ::-1, ::-1] + b
+        elif "kernel-flip" in bugs:              # a true convolution: the kernel applied rotated
+            U = _conv(X, W_x[::-1, ::-1]) + b
         else:
             U = _conv(X, W_x) + b
+        pad_G = np.broadcast_to(b, (X.shape[0], b.shape[0])).copy()
+        if q is not None:
+            pad_G = pad_G + q @ P[f"{prefix}{d}.W_q"]
         query_term = None
         if q is not None:
             qW = q @ P[f"{prefix}{d}.W_q"]                                      # (N, 4K)
@@ -108,7 +138,8 @@ def _arnn(X, P, q, prefix, bugs):
             flip = lambda a: a[:, ::-1]  # noqa: E731
         else:
             flip = lambda a: a[:, ::-1, ::-1]  # noqa: E731
-        gates, c, h = _scan(flip(U), P[f"{prefix}{d}.W_up"], P[f"{prefix}{d}.W_left"], query_term, bugs)
+        gates, c, h = _scan(flip(U), P[f"{prefix}{d}.W_up"], P[f"{prefix}{d}.W_left"], query_term, bugs, pad_G,
+                            recurrent)
         out[f"U.{d}"] = U
         out[f"gates.{d}"], out[f"c.{d}"], out[f"h.{d}"] = flip(gates), flip(c), flip(h)
         hs[d] = flip(h)
@@ -123,23 +154,28 @@ def _softmax(Z, axis):
     return E / E.sum(axis=axis, keepdims=True)
 
 
-def loop_arnn(X, params, q=None, *, normalize, scales=None, bugs=()):
-    """Forward values of the layer (names of ``attnrnn_np.verify.trace``), with the given bugs switched on."""
+def loop_arnn(X, params, q=None, *, normalize, scales=None, bugs=(), recurrent=True):
+    """Forward values of the layer (names of ``attnrnn_np.verify.trace``), with the given bugs switched on.
+
+    ``recurrent=False``: no state-to-state term (each cell sees only its
+    input-to-state window), the layer's structure ablation.
+    """
     unknown = set(bugs) - set(SWITCHES)
     assert not unknown, f"no switch for {unknown}"
-    X = np.asarray(X, dtype=np.float64)
-    P = {key: np.asarray(v, dtype=np.float64) for key, v in params.items()}
-    q = None if q is None else np.asarray(q, dtype=np.float64)
+    real = np.float32 if "float32-cast" in bugs else np.float64   # every input cast, as torch's default dtype does
+    X = np.asarray(X, dtype=real)
+    P = {key: np.asarray(v, dtype=real) for key, v in params.items()}
+    q = None if q is None else np.asarray(q, dtype=real)
     N, H, W, C = X.shape
     if scales is None:
-        out = _arnn(X, P, q, "", bugs)
+        out = _arnn(X, P, q, "", bugs, recurrent)
         S = out["S"]
     else:
         out, ups = {}, []
         for g in scales:
             # max over each g×g window, then each coarse logit repeated over its window
             X_g = X.reshape(N, H // g, g, W // g, g, C).max(axis=(2, 4))
-            sub = _arnn(X_g, P, q, f"scale{g}.", bugs)
+            sub = _arnn(X_g, P, q, f"scale{g}.", bugs, recurrent)
             out.update({f"scale{g}.{name}": v for name, v in sub.items()})
             ups.append(np.repeat(np.repeat(sub["S"], g, axis=1), g, axis=2))
         Z = X @ P["comb.V"] + P["comb.c"]                                     # (N, H, W, scales)
