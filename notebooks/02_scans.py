@@ -18,8 +18,10 @@
 #
 # In the raster direction of AttentionRNN, the cell at (i, j) computes
 #
-# $$G[i,j] = U[i,j] + h[i-1,j]\,W_\text{up} + h[i,j-1]\,W_\text{left}, \qquad
-#   h[i,j],\,c[i,j] = \text{LSTMCell}(G[i,j],\; c[i,j-1]),$$
+# $$\begin{aligned}
+#   G[i,j] &= U[i,j] + h[i-1,j]\,W_\text{up} + h[i,j-1]\,W_\text{left}, \\
+#   h[i,j],\,c[i,j] &= \text{LSTMCell}(G[i,j],\; c[i,j-1]),
+# \end{aligned}$$
 #
 # with zero states outside the map (notebook 1 covers the cell). A cell reads
 # only the cell **above** and the cell **to its left**. This notebook shows
@@ -236,8 +238,10 @@ assert diff < 1e-12
 # cell, and from where. Take one scan (one direction, one sample; the batch
 # only adds a sum over n) with
 #
-# $$G[i,j] = U[i,j] + h[i-1,j]\,W_\text{up} + h[i,j-1]\,W_\text{left}, \qquad
-#   h[i,j],\,c[i,j] = \text{LSTMCell}(G[i,j],\; c[i,j-1]).$$
+# $$\begin{aligned}
+#   G[i,j] &= U[i,j] + h[i-1,j]\,W_\text{up} + h[i,j-1]\,W_\text{left}, \\
+#   h[i,j],\,c[i,j] &= \text{LSTMCell}(G[i,j],\; c[i,j-1]).
+# \end{aligned}$$
 #
 # **Who reads the states of cell (i, j).** Its hidden state h[i, j] is read
 # three times: by the head (that gradient, dh_ext, comes from outside the
@@ -274,9 +278,11 @@ assert diff < 1e-12
 # samples) of input-transposed-times-dG, with the zero states outside the
 # map contributing nothing:
 #
-# $$dU[i,j] = dG[i,j], \qquad
-#   dW_\text{up} = \sum_{n,i,j} h[n,i-1,j]^\top\, dG[n,i,j], \qquad
-#   dW_\text{left} = \sum_{n,i,j} h[n,i,j-1]^\top\, dG[n,i,j].$$
+# $$\begin{aligned}
+#   dU[i,j] &= dG[i,j], \\
+#   dW_\text{up} &= \sum_{n,i,j} h[n,i-1,j]^\top\, dG[n,i,j], \\
+#   dW_\text{left} &= \sum_{n,i,j} h[n,i,j-1]^\top\, dG[n,i,j].
+# \end{aligned}$$
 #
 # The picture: each arrow is a message of the backward sweep, the number in
 # a cell the order in which the sweep visits it. The gold cell is visited
