@@ -16,6 +16,13 @@
 # %% [markdown]
 # # 1. The LSTM cell and its backward pass, by hand
 #
+# > * **You will learn** the LSTM cell's forward equations with gates i, f, g, o;
+# > its backward pass, derived one line at a time and checked by finite
+# > differences; why one `tanh` pass computes all four gates.
+# > * **You need** NumPy and the chain rule (backpropagation through a small
+# > graph); no LSTM background.
+# > * **About 40 minutes.** Next: notebook 02.
+#
 # Every position (i, j) of the feature map runs one LSTM step in each of
 # AttentionRNN's two scans. This notebook takes that one step apart:
 #
@@ -299,20 +306,71 @@ plt.show()
 # %% [markdown]
 # ## Try this
 #
-# Each needs a line or two changed in the cells above, then a re-run
-# (answers: `docs/answers.md`, section "Notebook 1").
+# Each needs a line or two changed in the cells above, then a re-run. Each
+# answer is folded under its question (and on the answers page,
+# `docs/answers.md`, section "Notebook 1"): try first.
 #
-# 1. Forget step 2's carried term: in the finite-difference check, call
-#    `lstm_cell_backward(dh, None, cache)` instead of
-#    `lstm_cell_backward(dh, dc, cache)` (the check still compares against
-#    both outputs, `[dh, dc]`). Which gradients fail, and which of the four
-#    gate blocks of `dG` are still right?
-# 2. Saturate the gates: draw `G` with a spread of 15 instead of 1.5 in the
-#    forward-pass cell. Does the gradient check still pass? Look at the
-#    relative errors it prints and at the size of the entries of `dG`.
-# 3. In the loop that prints the three forms of σ, add −36.0, −37.0, −38.0
-#    and −39.0 to the x values. From which x on does the one-tanh form
-#    return exactly 0, and why there?
+# **1. Forgetting step 2's carried term.** Forget step 2's carried term: in the finite-difference check, call
+# `lstm_cell_backward(dh, None, cache)` instead of
+# `lstm_cell_backward(dh, dc, cache)` (the check still compares against
+# both outputs, `[dh, dc]`). Which gradients fail, and which of the four
+# gate blocks of `dG` are still right?
+#
+# <details>
+# <summary>Show the answer</summary>
+#
+# Both gradients fail, `G` and
+# `c_prev`, with relative errors near 1. Of the four gate blocks of `dG`, the
+# output-gate block is still right and the i, f and g blocks are wrong:
+#
+# $$dG_{\mathrm{o}} = dh \odot \tanh(c) \odot \mathrm{o}(1-\mathrm{o})$$
+#
+# does not involve the cell state's gradient at all, while dG_i, dG_f, dG_g
+# and dc_prev are all products with
+#
+# $$dc_\text{tot} = dc + dh \odot \mathrm{o} \odot (1 - \tanh^2 c),$$
+#
+# which now lacks its first term. In a scan this bug cuts the cell-state
+# path along each row: no gradient reaches a cell through the `c` of the cell
+# to its right.
+#
+# </details>
+#
+# **2. Saturated gates.** Saturate the gates: draw `G` with a spread of 15 instead of 1.5 in the
+# forward-pass cell. Does the gradient check still pass? Look at the
+# relative errors it prints and at the size of the entries of `dG`.
+#
+# <details>
+# <summary>Show the answer</summary>
+#
+# The check still passes, but look at the relative
+# errors it prints: they reach 1 (analytic −2·10⁻¹³ against numeric 0, for
+# instance). Those entries pass through the absolute tolerance (1e−8): both
+# numbers are at round-off level. About half of the entries of `dG` are now
+# below 10⁻⁶ (the largest is about 0.3), because a saturated gate has
+# a(1 − a) ≈ 0 or 1 − g² ≈ 0. Two lessons: saturation makes gradients vanish,
+# and a gradient check whose entries are all tiny proves little, since the
+# relative error is meaningless at round-off level. That is why the tests keep
+# their inputs where σ and tanh are curved.
+#
+# </details>
+#
+# **3. Where the one-tanh σ gives up.** In the loop that prints the three forms of σ, add −36.0, −37.0, −38.0
+# and −39.0 to the x values. From which x on does the one-tanh form
+# return exactly 0, and why there?
+#
+# <details>
+# <summary>Show the answer</summary>
+#
+# From x = −38 on it returns exactly 0
+# (at −37 it gives 5.6·10⁻¹⁷ = 2⁻⁵⁴, the smallest non-zero value it can
+# produce there). tanh(x/2) = −1 + 2eˣ/(1 + eˣ) lies within about 2eˣ of −1,
+# and float64 numbers just inside −1 are spaced 2⁻⁵³ ≈ 1.1·10⁻¹⁶ apart; once
+# 2eˣ drops below about that spacing, tanh(x/2) comes out as exactly −1 and
+# 1 + tanh(x/2) cancels to 0. The true value σ(−38) ≈ 3.1·10⁻¹⁷, which the
+# `exp(−|x|)` form of `attnrnn_np.nonlinear.sigmoid` returns in full.
+#
+# </details>
 
 # %% [markdown]
 # ## Take-aways

@@ -16,6 +16,13 @@
 # %% [markdown]
 # # 2. The diagonal scan: raster and wavefront schedules, and the receptive field
 #
+# > * **You will learn** how the raster and wavefront schedules evaluate the
+# > same recurrence, how many sequential steps each takes, the scan's
+# > backward pass as messages between cells, and the receptive field of one
+# > mask value, drawn from real gradients.
+# > * **You need** notebook 01 (the cell and its backward pass).
+# > * **About 50 minutes.** Next: notebook 03.
+#
 # In the raster direction of AttentionRNN, the cell at (i, j) computes
 #
 # $$\begin{aligned}
@@ -115,8 +122,8 @@ plt.show()
 # In the middle panel, the red arrows show the two reads of cell (2, 3)
 # (step 5): the cell above and the cell to the left, both from step 4.
 #
-# The number of cells per step grows from 1 to min(H, W) and shrinks back to
-# 1. Packed, the wavefront does H·W cell updates in all, the same as the
+# The number of cells per step grows from 1 to min(H, W) and shrinks back
+# to 1. Packed, the wavefront does H·W cell updates in all, the same as the
 # raster loop; the masked skew does H rows per step, H·(H + W − 1) in all.
 
 # %%
@@ -429,19 +436,64 @@ assert all(r.passed for r in results)
 # %% [markdown]
 # ## Try this
 #
-# Each needs a line or two changed in the cells above, then a re-run
-# (answers: `docs/answers.md`, section "Notebook 2").
+# Each needs a line or two changed in the cells above, then a re-run. Each
+# answer is folded under its question (and on the answers page,
+# `docs/answers.md`, section "Notebook 2"): try first.
 #
-# 1. In `raster_scan_backward`, delete the line `dc[:, i, j - 1] += dc_prev`
-#    and run the two checks again. Which gradients fail, and which cells of
-#    `dU` are still right?
-# 2. Visit the cells in the forward order instead (`range(H)` and
-#    `range(W)` without `reversed`). Why does the check fail, although every
-#    line of the loop is unchanged?
-# 3. Change `dh = dh_ext.copy()` to `dh = dh_ext` and call
-#    `raster_scan_backward` twice on the same arguments. What happens to the
-#    second answer, and to `dh_ext`?
-
+# **1. Dropping the cell-state message.** In `raster_scan_backward`, delete the line `dc[:, i, j - 1] += dc_prev`
+# and run the two checks again. Which gradients fail, and which cells of
+# `dU` are still right?
+#
+# <details>
+# <summary>Show the answer</summary>
+#
+# Check 1 fails at once: `dU`,
+# `dW_up` and `dW_left` differ from the package's by about 0.5, for both
+# schedules. With its assertion commented out, the reverse-scan check and the
+# finite-difference check fail too, for `U`, `W_up` and `W_left` alike (relative
+# errors near 1). Only the last column of
+# `dU` is still right. Those cells have no cell to their right, so they never
+# receive a cell-state message, and their hidden-state messages come from the
+# cell below, which is in the last column too. Every other cell's dc_tot
+# misses its carried term (notebook 1, step 2), and its wrong dG then travels,
+# through the messages, to every cell above it and to its left.
+#
+# </details>
+#
+# **2. Visiting the cells in forward order.** Visit the cells in the forward order instead (`range(H)` and
+# `range(W)` without `reversed`). Why does the check fail, although every
+# line of the loop is unchanged?
+#
+# <details>
+# <summary>Show the answer</summary>
+#
+# Each line of the loop is right,
+# but the order breaks the one rule the derivation put on it: a cell may run
+# its backward only after its two readers, the cell below and the cell to the
+# right, have sent their messages. In forward order a cell runs first, with
+# dh = dh_ext alone and dc = 0, and the messages it sends go to cells that
+# have already finished: they are lost. The only cell whose `dU` is still
+# right is the last one, (H − 1, W − 1), which has no reader inside the scan.
+#
+# </details>
+#
+# **3. Writing into the caller's array.** Change `dh = dh_ext.copy()` to `dh = dh_ext` and call
+# `raster_scan_backward` twice on the same arguments. What happens to the
+# second answer, and to `dh_ext`?
+#
+# <details>
+# <summary>Show the answer</summary>
+#
+# The first call computes the right
+# gradients, but its `+=` lines add the messages into `dh_ext` itself. Check 1
+# then fails at once: the package, called next with the same `dh_ext`, now
+# sees a different upstream gradient; so does the finite-difference check,
+# which uses `dh_ext` as `dout`. A second call of the loop starts from the
+# polluted array and returns a different answer. That is why a backward pass
+# never mutates its inputs and can be called twice with the same result
+# (docs/backward.md §5, "The raster schedule": `dh_acc` starts as a copy).
+#
+# </details>
 
 # %% [markdown]
 # ## The receptive field, from real gradients
@@ -552,9 +604,13 @@ plt.show()
 # %% [markdown]
 # Colour is log₁₀ of the gradient magnitude, the cyan line the region of docs/model.md §4,
 # the cross the target cell (i, j) = (3, 6). The magnitudes fall off with
-# distance from the target (every step through a forget gate in (0, 1)
-# shrinks the carried gradient), but never reach exactly zero inside the
-# region, and are exactly zero outside it.
+# distance from the target, because every step of a path scales the gradient
+# by factors that are mostly below 1: a step along a row passes either the
+# forget gate f of the cell-state carry, or o ⊙ (1 − tanh² c) and W_left of
+# the hidden state; a step down a column passes o ⊙ (1 − tanh² c) and W_up,
+# and no forget gate at all (the cell state is carried along rows only).
+# They never reach exactly zero inside the region, and are exactly zero
+# outside it.
 #
 # Three more cases of the same rule:
 #

@@ -16,6 +16,13 @@
 # %% [markdown]
 # # 3. The AttentionRNN layer: masks on a toy input, and what the query changes
 #
+# > * **You will learn** what the whole layer computes, how sigmoid and softmax
+# > masks differ, what the query changes, how a short fit makes the query
+# > select what the mask highlights, and what the recurrence buys over a k×k
+# > window.
+# > * **You need** notebooks 01 and 02; docs/model.md §3 beside you.
+# > * **About 40 minutes.** Next: notebook 04.
+#
 # The layer turns a feature map X (N, H, W, C) and, optionally, a query
 # q (N, Q) into an attention mask A (N, H, W). In order (docs/model.md §3):
 #
@@ -319,11 +326,14 @@ plt.show()
 # cells to its left: a ray cast from the marker to the right edge.
 #
 # By docs/model.md §4, with `recurrent=False` the mask value A[i, j] is a
-# function of the 3×3 window of X around (i, j), and nothing else. A cell two
-# or more columns away from its row's marker sees an all-zero window (the
-# zero padding at the border looks the same as the zero background), whether
-# it lies left of the marker (target 0) or right of it (target 1). The
-# ablation must give all those cells one and the same value. So its loss can
+# function of the 3×3 window of X around (i, j), and nothing else. For a cell
+# two or more columns away from its row's marker, the middle row of that
+# window is all zero (the zero padding at the border looks the same as the
+# zero background). Its top and bottom rows may hold the markers of the rows
+# above and below, but those are placed independently of this row's marker
+# and say nothing about which side of it the cell lies on. So one and the
+# same window occurs for cells left of their marker (target 0) and right of
+# it (target 1), and the ablation must give both the same value. So its loss can
 # never drop below a floor we can compute from the data alone: group the
 # training cells by the content of their 3×3 window; a function of the window
 # can at best predict each group's mean target, and the floor is the squared
@@ -434,20 +444,69 @@ plt.show()
 # %% [markdown]
 # ## Try this
 #
-# Each needs a line or two changed in the cells above, then a re-run
-# (answers: `docs/answers.md`, section "Notebook 3").
+# Each needs a line or two changed in the cells above, then a re-run. Each
+# answer is folded under its question (and on the answers page,
+# `docs/answers.md`, section "Notebook 3"): try first.
 #
-# 1. In the cell "Masks from an untrained layer", add 3 to the head's bias:
-#    pass `dict(params0, **{"head.b": params0["head.b"] + 3.0})` instead of
-#    `params0` to both `arnn_forward` calls. Which of the two masks changes,
-#    and why does the other not move at all?
-# 2. Give both layers of the ray task a wider window: set `k_ray = 5`. How
-#    far do the floor and the ablation's loss come down? How large would k
-#    have to be for the ablation to solve the task?
-# 3. Cast the ray to the **left** instead: in `make_rays`, make the target
-#    `columns <= marker`. Does the recurrent layer still fit it, and which of
-#    its two scans can carry the information now?
-
+# **1. Shifting every logit by 3.** In the cell "Masks from an untrained layer", add 3 to the head's bias:
+# pass `dict(params0, **{"head.b": params0["head.b"] + 3.0})` instead of
+# `params0` to both `arnn_forward` calls. Which of the two masks changes,
+# and why does the other not move at all?
+#
+# <details>
+# <summary>Show the answer</summary>
+#
+# The sigmoid mask changes: every value
+# moves from between 0.51 and 0.63 to σ(S + 3), between 0.95 and 0.97. The softmax mask does not move at
+# all (to round-off):
+#
+# $$\frac{e^{S[i,j]+3}}{\sum_{i',j'} e^{S[i',j']+3}} = \frac{e^{S[i,j]}}{\sum_{i',j'} e^{S[i',j']}}.$$
+#
+# A constant added to every logit of a sample cancels in the spatial softmax
+# (docs/model.md §3.5), so under the softmax `head.b` has no effect and its
+# gradient is 0. The same argument is why a query added only to the logits
+# would be invisible to a softmax mask, and why the query enters inside the
+# gates instead (docs/model.md §3.1).
+#
+# </details>
+#
+# **2. A wider window, `k_ray = 5`.** Give both layers of the ray task a wider window: set `k_ray = 5`. How
+# far do the floor and the ablation's loss come down? How large would k
+# have to be for the ablation to solve the task?
+#
+# <details>
+# <summary>Show the answer</summary>
+#
+# The floor falls from 10.26 to 5.29: a
+# 5×5 window reaches two columns to each side, so cells within two columns of
+# their marker can now be told apart. After the same 150 steps the ablation's
+# training loss is 7.28 (test 8.48), above its new floor and still far from 0;
+# the recurrent layer reaches 0.018 (test 0.020). For the ablation to see the
+# marker from every cell of a row, its window would have to reach W − 1 = 9
+# columns to each side: p ≥ 9, k ≥ 19, a 19×19 kernel on a 6×10 map, and it
+# would fail again on a wider map. The recurrent layer does it with a 3×3
+# kernel, because its field is a whole quadrant (docs/model.md §4).
+#
+# </details>
+#
+# **3. A ray to the left.** Cast the ray to the **left** instead: in `make_rays`, make the target
+# `columns <= marker`. Does the recurrent layer still fit it, and which of
+# its two scans can carry the information now?
+#
+# <details>
+# <summary>Show the answer</summary>
+#
+# The recurrent layer fits it as well (training
+# loss 0.018, test 0.021) and the ablation stays on its floor (10.66, floor
+# 10.26). The information now comes from the right, and only the
+# inverse-raster scan (`bwd`) can carry it: by docs/model.md §4 its field at
+# (i, j) is everything with a ≥ i − p and b ≥ j − p, which holds the whole row
+# to the right of (i, j), while the raster scan sees no more than p columns to
+# the right. A layer with a single direction would solve one of the two ray
+# tasks and fail the other; the two directions together let every mask value
+# depend on cells on both sides.
+#
+# </details>
 
 # %% [markdown]
 # ## Take-aways

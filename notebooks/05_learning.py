@@ -16,6 +16,12 @@
 # %% [markdown]
 # # 5. Learning: the tasks, a short training run, and where the masks go wrong
 #
+# > * **You will learn** the MREF, MDIST and MBG tasks, how a digit's box maps
+# > to the attention grid and what attention correctness measures, a short
+# > training run of a small `arnn`, and how its masks go wrong.
+# > * **You need** notebook 03; a minute of CPU time for the training cell.
+# > * **About 30 minutes.** Next: notebook 06.
+#
 # The AttentionRNN is meant to sit inside a network and learn where to look.
 # This notebook
 #
@@ -171,18 +177,73 @@ else:
 # %% [markdown]
 # ## Try this
 #
-# Each needs a line or two changed in the cells above, then a re-run
-# (answers: `docs/answers.md`, section "Notebook 5").
+# Each needs a line or two changed in the cells above, then a re-run. Each
+# answer is folded under its question (and on the answers page,
+# `docs/answers.md`, section "Notebook 5"): try first.
 #
-# 1. In section 2, put the box on a coarser grid: `box_cells(b.box, 32, (4, 4))`
-#    instead of `(8, 8)`. What share of the map counts as inside now, and
-#    what does that do to the score of a uniform mask?
-# 2. In section 3, train the local attention instead: `model="local"` in
-#    the `TrainConfig`. How do the accuracy and the attention correctness
-#    compare with `arnn`'s? (The assertion under the training cell fails:
-#    what does it check?)
-# 3. In section 3, stop the `arnn` run early: `steps=400`. Where does it
-#    stand, and what does that say about the plateau?
+# **1. A coarser grid.** In section 2, put the box on a coarser grid: `box_cells(b.box, 32, (4, 4))`
+# instead of `(8, 8)`. What share of the map counts as inside now, and
+# what does that do to the score of a uniform mask?
+#
+# <details>
+# <summary>Show the answer</summary>
+#
+# On the 4×4 grid the four test digits of section 2
+# cover 0.25, 0.38, 0.25 and 0.38 of the cells, instead of 0.14, 0.25, 0.25
+# and 0.31 on the 8×8 grid; over the first eight test images the mean share
+# rises from 0.22 to 0.28. A cell counts as inside when its block overlaps
+# the box at all, and larger blocks overlap it more often. A uniform mask
+# scores exactly that share, so the metric's floor rises with the block size.
+# That is why section 4's numbers, on the 4×4 grid of the small canvas, run
+# high, and why models should be compared on one grid and against the
+# uniform score.
+#
+# </details>
+#
+# **2. The local attention.** In section 3, train the local attention instead: `model="local"` in
+# the `TrainConfig`. How do the accuracy and the attention correctness
+# compare with `arnn`'s? (The assertion under the training cell fails:
+# what does it check?)
+#
+# <details>
+# <summary>Show the answer</summary>
+#
+# After the same 1200 steps, on the machine these answers were
+# measured on (a 2-core Intel Xeon, NumPy's OpenBLAS, 2026-12-02), `local`
+# reaches a test accuracy of 0.62 and an attention correctness of 0.49,
+# against 0.84 and 0.61 for `arnn` (same data, same seed, same recipe), and
+# the assertion under the training cell fails: it asks for an accuracy above
+# 0.7, "well past chance". On another machine the same run was reported at
+# 0.705 and 0.503, where the assertion passes. Each run is deterministic; they differ
+# because a matrix product on another CPU may add its terms in another order,
+# and 1200 steps of training amplify those last-bit differences. `local`'s
+# accuracy happens to sit near the threshold, so the outcome of the assertion
+# depends on the machine, while the comparison does not: in both runs `local`
+# stays well below `arnn`. The two models differ
+# only in the attention: the local attention's mask value at a cell is a
+# function of that cell's feature column and the query alone, while the
+# ARNN's also depends on the states its two scans carry in from the rest of
+# the map. One seed on a small task is weak evidence; `docs/learning.md`
+# compares the models over several seeds on the full tasks.
+#
+# </details>
+#
+# **3. Stopping at 400 steps.** In section 3, stop the `arnn` run early: `steps=400`. Where does it
+# stand, and what does that say about the plateau?
+#
+# <details>
+# <summary>Show the answer</summary>
+#
+# The run stands at a test accuracy of 0.53
+# (chance is 0.5) and an attention correctness of 0.45, and the assertion
+# under the training cell fails. (These are the run's own evaluation at step
+# 400; the step size has no schedule, so a run stopped there has followed the
+# same path.) The loss has only begun to fall: even the shrunken task sits
+# near chance for the first few hundred steps, and the accuracy the notebook
+# reports is earned in the steps after. On the full task that plateau is longer
+# (`docs/learning.md`), which is why the notebook trains the small one.
+#
+# </details>
 
 # %% [markdown]
 # ## Take-aways

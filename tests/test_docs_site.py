@@ -185,11 +185,15 @@ function next(k) {{
     const win = frame.contentWindow;
     const done = () => {{ try {{ out[pages[k]] = measure(frame.contentDocument); }}
                          catch (e) {{ out[pages[k]] = String(e); }} next(k + 1); }};
+    const unfold = () => {{   // folded answers hold equations too: open every <details> before measuring
+      frame.contentDocument.querySelectorAll("details").forEach(d => {{ d.open = true; }});
+      setTimeout(done, 300);
+    }};
     const wait = (n) => {{
       if (win.MathJax && win.MathJax.startup && win.MathJax.startup.promise)
-        win.MathJax.startup.promise.then(() => setTimeout(done, 300));
+        win.MathJax.startup.promise.then(unfold);
       else if (n > 0) setTimeout(() => wait(n - 1), 100);
-      else done();
+      else unfold();
     }};
     wait(50);
   }};
@@ -251,7 +255,8 @@ def test_the_width_check_sees_a_clipped_equation(site, tmp_path):
         '<!doctype html><html><head><script>window.MathJax = {"options": {"processHtmlClass": "math"}}</script>'
         '<script defer src="_static/mathjax/tex-chtml.js"></script></head><body>'
         '<div style="width: 700px"><div class="math notranslate nohighlight">\\[ a = b \\]</div>'
-        f'<div class="math notranslate nohighlight">\\[ {wide} \\]</div></div></body></html>')
+        f'<details><summary>folded</summary><div class="math notranslate nohighlight">\\[ {wide} \\]</div>'
+        '</details></div></body></html>')
     try:
         measured = _measure_widths(chromium, site, ["_width_check.html"], tmp_path)
     finally:
