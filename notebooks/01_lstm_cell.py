@@ -47,11 +47,13 @@
 import matplotlib.pyplot as plt
 import numpy as np
 
+from attnrnn_np.course.figure_style import use_teaching_style
 from attnrnn_np.gradcheck import check_gradients, format_report
 from attnrnn_np.lstm_cell import gate_activations, lstm_cell_backward, lstm_cell_forward
 from attnrnn_np.nonlinear import sigmoid
 
 rng = np.random.default_rng(0)
+use_teaching_style()   # figures 7.3 in wide, the width the site shows them; text ≥ 9 pt
 
 # %% [markdown]
 # ## The forward pass
@@ -287,7 +289,7 @@ ds_fd = (sigmoid(xs + eps) - sigmoid(xs - eps)) / (2 * eps)
 dt_fd = (np.tanh(xs + eps) - np.tanh(xs - eps)) / (2 * eps)
 assert np.abs(s * (1 - s) - ds_fd).max() < 1e-9 and np.abs((1 - t * t) - dt_fd).max() < 1e-9
 
-fig, axes = plt.subplots(1, 2, figsize=(9, 3))
+fig, axes = plt.subplots(1, 2, figsize=(7.3, 2.8))
 axes[0].plot(xs, s, label="σ(x)")
 axes[0].plot(xs, t, label="tanh(x)")
 axes[0].set_title("activations")
@@ -298,7 +300,7 @@ axes[1].plot(xs[::12], dt_fd[::12], "k.", ms=3)
 axes[1].set_title("derivatives from the outputs")
 for ax in axes:
     ax.axhline(0, color="0.8", lw=0.8)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
     ax.set_xlabel("x")
 plt.tight_layout()
 plt.show()

@@ -59,11 +59,13 @@ import numpy as np
 from matplotlib.colors import ListedColormap
 
 from attnrnn_np import arnn_backward, arnn_forward, init_arnn_params
+from attnrnn_np.course.figure_style import MESSAGE_COLOURS, use_teaching_style
 from attnrnn_np.gradcheck import check_gradients, format_report
 from attnrnn_np.lstm_cell import lstm_cell_backward, lstm_cell_forward
 from attnrnn_np.scan import diagonal_lstm_backward, diagonal_lstm_forward, diagonals, rot180
 
 rng = np.random.default_rng(0)
+use_teaching_style()   # figures 7.3 in wide, the width the site shows them; text ≥ 9 pt
 
 # %% [markdown]
 # ## Which cells run at which step
@@ -97,7 +99,9 @@ skewed = np.full((H, H + W - 1), np.nan)
 for i in range(H):
     skewed[i, i:i + W] = wave_step[i]
 
-fig, axes = plt.subplots(1, 3, figsize=(14, 3.2), gridspec_kw={"width_ratios": [W, W, H + W - 1]})
+fig, axes = plt.subplots(2, 2, figsize=(7.3, 4.6), gridspec_kw={"width_ratios": [W, H + W - 1]})
+axes[1, 1].remove()
+axes = [axes[0, 0], axes[1, 0], axes[0, 1]]
 panels = [
     (raster_step, "raster: H·W = %d steps" % (H * W)),
     (wave_step, "wavefront: H + W − 1 = %d steps" % (H + W - 1)),
@@ -107,19 +111,19 @@ for ax, (img, title) in zip(axes, panels):
     ax.imshow(np.ma.masked_invalid(img.astype(float)), cmap="viridis")
     for (a, b), v in np.ndenumerate(img):
         if not np.isnan(v):
-            ax.text(b, a, int(v), ha="center", va="center", color="w", fontsize=8)
-    ax.set_title(title, fontsize=10)
+            ax.text(b, a, int(v), ha="center", va="center", color="w", fontsize=9)
+    ax.set_title(title, fontsize=9)
     ax.set_xticks([])
     ax.set_yticks([])
 # the two reads of cell (2, 3): both were computed one wavefront step earlier
 for src in [(1, 3), (2, 2)]:
     axes[1].annotate("", xy=(3, 2), xytext=(src[1], src[0]),
-                     arrowprops=dict(arrowstyle="->", color="red", lw=1.5))
+                     arrowprops=dict(arrowstyle="->", color="#ff9f1c", lw=2))
 plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# In the middle panel, the red arrows show the two reads of cell (2, 3)
+# In the wavefront panel (lower left), the orange arrows show the two reads of cell (2, 3)
 # (step 5): the cell above and the cell to the left, both from step 4.
 #
 # The number of cells per step grows from 1 to min(H, W) and shrinks back
@@ -298,22 +302,24 @@ assert diff < 1e-12
 # %%
 Hm, Wm = 3, 4
 target, senders = (1, 1), ((2, 1), (1, 2))
-fig, ax = plt.subplots(figsize=(7, 4.2))
+fig, ax = plt.subplots(figsize=(7.3, 4.4))
 for n, (i, j) in enumerate((i, j) for i in reversed(range(Hm)) for j in reversed(range(Wm))):
     face = "gold" if (i, j) == target else "khaki" if (i, j) in senders else "whitesmoke"
     ax.add_patch(plt.Rectangle((j - 0.3, i - 0.3), 0.6, 0.6, fc=face, ec="0.3"))
-    ax.text(j, i, f"({i}, {j})\nvisit {n + 1}", ha="center", va="center", fontsize=8)
+    ax.text(j, i, f"({i}, {j})\nvisit {n + 1}", ha="center", va="center", fontsize=9)
     arrow = dict(arrowstyle="-|>", lw=1.5, shrinkA=0, shrinkB=0)
     if i > 0:
-        ax.annotate("", xy=(j, i - 0.7), xytext=(j, i - 0.3), arrowprops=dict(arrow, color="tab:blue"))
+        ax.annotate("", xy=(j, i - 0.7), xytext=(j, i - 0.3), arrowprops=dict(arrow, color=MESSAGE_COLOURS["dh_up"]))
     if j > 0:
-        ax.annotate("", xy=(j - 0.7, i - 0.1), xytext=(j - 0.3, i - 0.1), arrowprops=dict(arrow, color="tab:red"))
-        ax.annotate("", xy=(j - 0.7, i + 0.1), xytext=(j - 0.3, i + 0.1), arrowprops=dict(arrow, color="tab:green"))
-for color, label in (("tab:blue", "dG·W_upᵀ  (to h of the cell above)"),
-                     ("tab:red", "dG·W_leftᵀ  (to h of the cell on the left)"),
-                     ("tab:green", "dc_prev  (to c of the cell on the left)")):
+        ax.annotate("", xy=(j - 0.7, i - 0.1), xytext=(j - 0.3, i - 0.1),
+                    arrowprops=dict(arrow, color=MESSAGE_COLOURS["dh_left"]))
+        ax.annotate("", xy=(j - 0.7, i + 0.1), xytext=(j - 0.3, i + 0.1),
+                    arrowprops=dict(arrow, color=MESSAGE_COLOURS["dc_left"]))
+for color, label in ((MESSAGE_COLOURS["dh_up"], "dh up: dG·W_upᵀ (to h of the cell above)"),
+                     (MESSAGE_COLOURS["dh_left"], "dh left: dG·W_leftᵀ (to h of the cell on the left)"),
+                     (MESSAGE_COLOURS["dc_left"], "dc left: dc_prev (to c of the cell on the left)")):
     ax.plot([], [], color=color, lw=2, label=label)
-ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.02), fontsize=8, frameon=False)
+ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.02), fontsize=9, frameon=False)
 ax.set_xlim(-0.5, Wm - 0.5)
 ax.set_ylim(Hm - 0.5, -0.5)
 ax.set_aspect("equal")
@@ -566,14 +572,16 @@ def draw_outline(ax, region, color="cyan"):
 
 
 def show(ax, img, title, outline=None):
+    """log₁₀ of a gradient map on one colour scale for every panel (white: exactly 0); returns the image."""
     with np.errstate(divide="ignore"):
-        ax.imshow(np.ma.masked_equal(np.log10(img), -np.inf), cmap="magma")
+        image = ax.imshow(np.ma.masked_equal(np.log10(img), -np.inf), cmap="magma", vmin=-12, vmax=0)
     if outline is not None:
         draw_outline(ax, outline)
     ax.plot(j0, i0, "c+", ms=10, mew=2)
     ax.set_title(title, fontsize=9)
     ax.set_xticks([])
     ax.set_yticks([])
+    return image
 
 
 params3 = random_params(3, seed=2)
@@ -588,14 +596,16 @@ assert np.array_equal(F_both[0] != 0, rule_fwd | rule_bwd)
 assert not F_both[1].any()  # the other sample of the batch is never touched
 print("k = 3: the non-zero gradients are exactly the docs/model.md §4 region, for each direction and for both")
 
-fig, axes = plt.subplots(1, 4, figsize=(14, 3))
+fig, axes = plt.subplots(2, 2, figsize=(7.3, 6.2))
+axes = axes.ravel()
 show(axes[0], F_fwd[0], "fwd scan only (head.w[K:] = 0)", rule_fwd)
 show(axes[1], F_bwd[0], "bwd scan only (head.w[:K] = 0)", rule_bwd)
-show(axes[2], F_both[0], "the layer: both directions", rule_fwd | rule_bwd)
+image = show(axes[2], F_both[0], "the layer: both directions", rule_fwd | rule_bwd)
+fig.colorbar(image, ax=axes[:3], shrink=0.7, label="log₁₀ Σ_c |∂A[0, 3, 6]/∂X|")
 region_colors = ListedColormap(["white", "lightskyblue", "lightgreen", "plum"])
 axes[3].imshow(rule_fwd.astype(int) + 2 * rule_bwd.astype(int), cmap=region_colors, vmin=0, vmax=3)
 axes[3].plot(j0, i0, "k+", ms=10, mew=2)
-axes[3].set_title("docs/model.md §4 rule (k = 3): blue fwd, green bwd, violet both", fontsize=9)
+axes[3].set_title("model.md §4 (k = 3): blue fwd,\ngreen bwd, violet both", fontsize=9)
 axes[3].set_xticks([])
 axes[3].set_yticks([])
 plt.tight_layout()
@@ -636,11 +646,11 @@ print("ablation: the field is exactly the", k, "×", k, "window; dW_up and dW_le
 F_soft = field(params3, normalize="softmax")
 assert (F_soft[0] != 0).all() and not F_soft[1].any()
 
-fig, axes = plt.subplots(1, 3, figsize=(10.5, 3))
+fig, axes = plt.subplots(1, 3, figsize=(7.3, 2.9))
 show(axes[0], F_k1[0], "k = 1, both directions", rule1_fwd | rule1_bwd)
 show(axes[1], F_ind[0], "recurrent=False (k = 3)", window)
-show(axes[2], F_soft[0], "normalize='softmax' (k = 3)")
-plt.tight_layout()
+image = show(axes[2], F_soft[0], "normalize='softmax'")
+fig.colorbar(image, ax=axes, shrink=0.8, label="log₁₀ Σ_c |∂A/∂X|")
 plt.show()
 
 # %% [markdown]

@@ -56,8 +56,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from attnrnn_np import arnn_backward, arnn_forward, init_arnn_params
+from attnrnn_np.course.figure_style import use_teaching_style
 
 rng = np.random.default_rng(0)
+use_teaching_style()   # figures 7.3 in wide, the width the site shows them; text ≥ 9 pt
 
 # %% [markdown]
 # The whole layer as a block diagram (`attnrnn-np figures` draws it), each
@@ -120,10 +122,10 @@ def rgb(x):
     return np.clip(x, 0.0, 1.0)
 
 
-fig, axes = plt.subplots(2, 4, figsize=(10, 5))
+fig, axes = plt.subplots(2, 4, figsize=(7.3, 4.0))
 for n in range(4):
     axes[0, n].imshow(rgb(X_train[n]))
-    axes[0, n].set_title(f"X[{n}], query: {TYPE_NAMES[q_train[n].argmax()]}", fontsize=9)
+    axes[0, n].set_title(f"X[{n}]\nquery: {TYPE_NAMES[q_train[n].argmax()]}", fontsize=9)
     axes[1, n].imshow(target_train[n], cmap="gray", vmin=0, vmax=1)
     axes[1, n].set_title("target mask", fontsize=9)
 for ax in axes.flat:
@@ -151,14 +153,14 @@ A_soft, _ = arnn_forward(x, params0, qx, normalize="softmax")
 assert ((A_sig > 0) & (A_sig < 1)).all()
 assert abs(A_soft.sum() - 1.0) < 1e-12   # one distribution over the H·W positions
 
-fig, axes = plt.subplots(1, 3, figsize=(9, 3))
+fig, axes = plt.subplots(1, 3, figsize=(7.3, 2.6))
 axes[0].imshow(rgb(x[0]))
 axes[0].set_title(f"X, query: {TYPE_NAMES[qx[0].argmax()]}", fontsize=9)
 im = axes[1].imshow(A_sig[0], cmap="viridis")
-axes[1].set_title("sigmoid mask (untrained)", fontsize=9)
+axes[1].set_title("sigmoid mask\n(untrained)", fontsize=9)
 plt.colorbar(im, ax=axes[1], fraction=0.046)
 im = axes[2].imshow(A_soft[0], cmap="viridis")
-axes[2].set_title("softmax mask (untrained)", fontsize=9)
+axes[2].set_title("softmax mask\n(untrained)", fontsize=9)
 plt.colorbar(im, ax=axes[2], fraction=0.046)
 for ax in axes:
     ax.set_xticks([])
@@ -190,7 +192,7 @@ for name, query in (("red", q_red), ("green", q_green)):
     for normalize in ("sigmoid", "softmax"):
         masks[name, normalize] = arnn_forward(x, params0, query, normalize=normalize)[0][0]
 
-fig, axes = plt.subplots(2, 3, figsize=(9, 6))
+fig, axes = plt.subplots(2, 3, figsize=(7.3, 4.9))
 for row, normalize in enumerate(("sigmoid", "softmax")):
     a_red, a_green = masks["red", normalize], masks["green", normalize]
     change = a_green - a_red
@@ -199,9 +201,10 @@ for row, normalize in enumerate(("sigmoid", "softmax")):
           f" ({100 * relative:.0f}% of the largest mask value)")
     assert relative > 1e-3
     lim = np.abs(change).max()
+    lo, hi = min(a_red.min(), a_green.min()), max(a_red.max(), a_green.max())   # one scale for both queries
     for col, (img, title, cmap, vmin, vmax) in enumerate([
-        (a_red, f"{normalize}, query red", "viridis", None, None),
-        (a_green, f"{normalize}, query green", "viridis", None, None),
+        (a_red, f"{normalize},\nquery red", "viridis", lo, hi),
+        (a_green, f"{normalize},\nquery green", "viridis", lo, hi),
         (change, "green − red", "RdBu_r", -lim, lim),
     ]):
         im = axes[row, col].imshow(img, cmap=cmap, vmin=vmin, vmax=vmax)
@@ -295,7 +298,7 @@ assert hits(A_test, centre_test).mean() >= 0.75
 # layer: the same test map, the three possible queries.
 
 # %%
-fig, axes = plt.subplots(2, 4, figsize=(11, 5.5))
+fig, axes = plt.subplots(2, 4, figsize=(7.3, 4.0))
 for row, n in enumerate((0, 1)):
     axes[row, 0].imshow(rgb(X_test[n]))
     axes[row, 0].set_title(f"test map {n}", fontsize=9)
@@ -303,12 +306,13 @@ for row, n in enumerate((0, 1)):
         A_t, _ = arnn_forward(X_test[n:n + 1], params, np.eye(T)[[t]])
         peak = np.unravel_index(A_t[0].argmax(), (H, W))
         assert abs(X_test[n, peak[0], peak[1], t] - 1.0) < 0.5   # the peak sits on the blob of type t
-        axes[row, t + 1].imshow(A_t[0], cmap="viridis", vmin=0, vmax=1)
-        axes[row, t + 1].set_title(f"mask, query {TYPE_NAMES[t]}", fontsize=9)
+        image = axes[row, t + 1].imshow(A_t[0], cmap="viridis", vmin=0, vmax=1)
+        axes[row, t + 1].set_title(f"mask, query\n{TYPE_NAMES[t]}", fontsize=9)
 for ax in axes.flat:
     ax.set_xticks([])
     ax.set_yticks([])
 plt.tight_layout()
+fig.colorbar(image, ax=axes, shrink=0.8, label="mask A (one scale, 0 to 1)")
 plt.show()
 
 # %% [markdown]
@@ -409,22 +413,22 @@ assert loss_rec < 0.1 * floor                    # the recurrent layer goes far 
 assert fits[True][3] < 0.1 * fits[False][3]      # and so on maps it has not seen
 
 # %%
-fig = plt.figure(figsize=(12, 4.2))
-ax = fig.add_subplot(1, 3, 1)
+fig = plt.figure(figsize=(7.3, 6.4))
+ax = fig.add_subplot(3, 1, 1)
 ax.plot(fits[True][1], label="recurrent")
 ax.plot(fits[False][1], label="recurrent=False")
 ax.axhline(floor, color="0.5", ls="--", label=f"floor of any {k_ray}×{k_ray}-window model")
 ax.set_yscale("log")
 ax.set_xlabel("gradient-descent step")
 ax.set_ylabel("training loss")
-ax.legend(fontsize=8)
+ax.legend(fontsize=9)
 panels = [(X_ray_test[..., 0], "X (markers)"), (target_ray_test, "target"),
           (fits[True][2], "recurrent"), (fits[False][2], "recurrent=False")]
 for row, n in enumerate((0, 1)):
     for col, (img, title) in enumerate(panels):
-        ax = fig.add_subplot(2, 6, 6 * row + 3 + col)
+        ax = fig.add_subplot(3, 4, 4 * row + 5 + col)
         ax.imshow(img[n], cmap="viridis", vmin=0, vmax=1)
-        ax.set_title(f"{title}, test map {n}", fontsize=8)
+        ax.set_title(f"{title},\ntest map {n}", fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
 plt.tight_layout()

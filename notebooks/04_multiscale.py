@@ -49,8 +49,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from attnrnn_np import init_multiscale_params, multiscale_arnn_backward, multiscale_arnn_forward
+from attnrnn_np.course.figure_style import use_teaching_style
 from attnrnn_np.multiscale import sequential_steps
 from attnrnn_np.nonlinear import sigmoid
+
+use_teaching_style()   # figures 7.3 in wide, the width the site shows them; text ≥ 9 pt
 
 # %% [markdown]
 # ## A feature map with some structure
@@ -73,7 +76,7 @@ params = init_multiscale_params(C, K, scales, kernel_size=3, seed=3)
 A, cache = multiscale_arnn_forward(X, params, scales=scales)
 print("parameters:", len(params), "arrays;", "A", A.shape, f"in [{A.min():.3f}, {A.max():.3f}]")
 
-fig, axes = plt.subplots(1, C, figsize=(9, 3))
+fig, axes = plt.subplots(1, C, figsize=(7.3, 2.6))
 for m, ax in enumerate(axes):
     ax.imshow(X[0, :, :, m], cmap="gray")
     ax.set_title(f"X channel {m}")
@@ -91,15 +94,15 @@ plt.show()
 Up = cache.comb.Up[0]                                   # (H, W, n_s)
 panels = [sigmoid(Up[:, :, s]) for s in range(len(scales))] + [A[0]]
 lo, hi = min(m.min() for m in panels), max(m.max() for m in panels)  # untrained: values near 0.5
-fig, axes = plt.subplots(1, len(scales) + 1, figsize=(3.2 * (len(scales) + 1), 3.2))
+fig, axes = plt.subplots(1, len(scales) + 1, figsize=(7.3, 2.4))
 for s, gamma in enumerate(scales):
     im = axes[s].imshow(panels[s], cmap="viridis", vmin=lo, vmax=hi)
-    axes[s].set_title(f"scale γ={gamma}: σ(Up_γ)\n{H // gamma}×{W // gamma} cells")
+    axes[s].set_title(f"γ={gamma}: σ(Up_γ),\n{H // gamma}×{W // gamma} cells")
 im = axes[-1].imshow(A[0], cmap="viridis", vmin=lo, vmax=hi)
-axes[-1].set_title("combined mask A")
+axes[-1].set_title("combined\nmask A")
 for ax in axes:
     ax.axis("off")
-fig.colorbar(im, ax=axes, shrink=0.8)
+fig.colorbar(im, ax=axes, shrink=0.8, label="mask value")
 plt.show()
 
 # %% [markdown]
@@ -111,13 +114,21 @@ plt.show()
 
 # %%
 beta = cache.comb.beta[0]                               # (H, W, n_s)
-fig, axes = plt.subplots(1, len(scales) + 1, figsize=(3.2 * (len(scales) + 1), 3.2))
+fig, axes = plt.subplots(1, len(scales) + 1, figsize=(7.3, 2.4))
 for s, gamma in enumerate(scales):
     im = axes[s].imshow(beta[:, :, s], cmap="magma", vmin=0, vmax=1)
     axes[s].set_title(f"β for γ={gamma}")
-fig.colorbar(im, ax=axes[:len(scales)], shrink=0.8)
-dominant = axes[-1].imshow(beta.argmax(axis=-1), cmap="tab10", vmin=0, vmax=9)
-axes[-1].set_title("argmax_s β (colour = scale index)")
+fig.colorbar(im, ax=axes[:len(scales)], shrink=0.8, label="β")
+from matplotlib.colors import ListedColormap  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+
+scale_colours = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a"][:len(scales)]
+dominant = axes[-1].imshow(beta.argmax(axis=-1), cmap=ListedColormap(scale_colours), vmin=-0.5,
+                           vmax=len(scales) - 0.5)
+axes[-1].set_title("the scale with\nthe largest β")
+axes[-1].legend(handles=[Patch(color=c, label=f"γ={g}") for c, g in zip(scale_colours, scales, strict=True)],
+               loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=len(scales), frameon=False,
+               handlelength=1, columnspacing=0.6)
 for ax in axes:
     ax.axis("off")
 plt.show()
@@ -141,7 +152,7 @@ print("mean β per scale:", ", ".join(f"γ={gamma}: {m:.3f}" for gamma, m in zip
 gamma, i, j = 4, 13, 18
 single = {key: v for key, v in params.items() if key.startswith(f"scale{gamma}.")}
 single["comb.V"], single["comb.c"] = params["comb.V"][:, :1], params["comb.c"][:1]
-fig, axes = plt.subplots(1, 2, figsize=(7, 3.5))
+fig, axes = plt.subplots(1, 2, figsize=(7.3, 3.5))
 for ax, recurrent in zip(axes, (True, False)):
     A_g, cache_g = multiscale_arnn_forward(X, single, scales=(gamma,), recurrent=recurrent)
     dA = np.zeros_like(A_g)
@@ -192,7 +203,7 @@ ax.set_xscale("log", base=2)
 ax.set_yscale("log")
 ax.set_xlabel("H = W")
 ax.set_ylabel("sequential steps per call")
-ax.legend(fontsize=8)
+ax.legend(fontsize=9)
 plt.tight_layout()
 plt.show()
 
@@ -224,7 +235,7 @@ plt.show()
 # %%
 i_out, j_out = H - 1, W - 1
 reach, fields = {}, {}
-fig, axes = plt.subplots(1, len(scales), figsize=(3.4 * len(scales), 3.4))
+fig, axes = plt.subplots(1, len(scales), figsize=(7.3, 2.9))
 for ax, gamma in zip(axes, scales):
     single = {key: v for key, v in params.items() if key.startswith(f"scale{gamma}.")}
     single["comb.V"], single["comb.c"] = params["comb.V"][:, :1], params["comb.c"][:1]

@@ -47,11 +47,14 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
+from attnrnn_np.course.figure_style import use_teaching_style
 from attnrnn_np.learn.figures import mask_overlay, plot_masks
 from attnrnn_np.learn.metrics import attention_inside_mass, box_cells
 from attnrnn_np.learn.models import model_forward
 from attnrnn_np.learn.tasks import PALETTE_NAMES, load_task
 from attnrnn_np.learn.train import TrainConfig, blas_threads, evaluate, load_checkpoint, model_config, train
+
+use_teaching_style()   # figures 7.3 in wide, the width the site shows them; text ≥ 9 pt
 
 # %% [markdown]
 # ## 1. The tasks
@@ -63,7 +66,7 @@ from attnrnn_np.learn.train import TrainConfig, blas_threads, evaluate, load_che
 
 # %%
 tasks = {name: load_task(name, n_train=8, n_test=8, seed=0, cache_dir=None) for name in ("mref", "mdist", "mbg")}
-fig, axes = plt.subplots(3, 6, figsize=(11, 6))
+fig, axes = plt.subplots(3, 6, figsize=(7.3, 4.6))
 for row, (name, data) in enumerate(tasks.items()):
     b = data.train.batch(np.arange(6))
     for n in range(6):
@@ -71,7 +74,7 @@ for row, (name, data) in enumerate(tasks.items()):
         ax.imshow(b.X[n], interpolation="nearest")
         t, l, bo, r = b.box[n]
         ax.add_patch(plt.Rectangle((l - 0.5, t - 0.5), r - l, bo - t, fill=False, ec="white"))
-        ax.set_title(f"{name}: q={b.q[n].argmax()} → {PALETTE_NAMES[b.y[n]]}", fontsize=8)
+        ax.set_title(f"{name}: q={b.q[n].argmax()}\n→ {PALETTE_NAMES[b.y[n]]}", fontsize=9)
         ax.set_xticks([]), ax.set_yticks([])
 fig.tight_layout()
 
@@ -87,11 +90,11 @@ fig.tight_layout()
 # %%
 b = tasks["mref"].test.batch(np.arange(4))
 inside = box_cells(b.box, 32, (8, 8))
-fig, axes = plt.subplots(1, 4, figsize=(9, 2.6))
+fig, axes = plt.subplots(1, 4, figsize=(7.3, 2.4))
 for n, ax in enumerate(axes):
     ax.imshow(b.X[n] * 0.6, interpolation="nearest")
     ax.imshow(mask_overlay(inside[n:n + 1].astype(float), 32)[0], cmap="Greens", alpha=0.45, vmin=0, vmax=1)
-    ax.set_title(f"q={b.q[n].argmax()}: {inside[n].sum()} cells = {inside[n].mean():.2f}", fontsize=8)
+    ax.set_title(f"q={b.q[n].argmax()}: {inside[n].sum()} cells\n= {inside[n].mean():.2f} of the map", fontsize=9)
     ax.set_xticks([]), ax.set_yticks([])
 fig.tight_layout()
 
@@ -117,7 +120,7 @@ print(f"{time.perf_counter() - t0:.1f} s; test accuracy {result.accuracy:.3f}, "
 assert result.accuracy > 0.7, "the short run should be well past chance (0.5)"
 
 # %% [markdown]
-# The masks on eight test images: brighter cells get more weight. The title
+# The masks on six test images: brighter cells get more weight. The title
 # of each mask says the predicted colour and whether it is right.
 
 # %%
@@ -125,9 +128,22 @@ mconfig = model_config(config)
 test = data.test.batch(np.arange(len(data.test)))
 logits, A, _ = model_forward(result.state.params, test.X, test.q, mconfig)
 pred = logits.argmax(axis=1)
-show = np.arange(8)
-plot_masks(test.X[show], {"arnn": (A[show], pred[show])}, test.q[show].argmax(axis=1), test.y[show],
-           test.box[show])
+def mask_grid(fig):
+    """plot_masks's figure at the site's text size, with a colour bar for the mask's weight."""
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
+    for ax in fig.axes:
+        ax.title.set_fontsize(9)
+    fig.tight_layout(rect=(0, 0, 0.9, 1))
+    fig.colorbar(ScalarMappable(Normalize(0, 1), cmap="magma"), ax=fig.axes, fraction=0.03, pad=0.02,
+                 label="mask weight (scaled to its maximum)")
+    return fig
+
+
+show = np.arange(6)
+mask_grid(plot_masks(test.X[show], {"arnn": (A[show], pred[show])}, test.q[show].argmax(axis=1), test.y[show],
+                     test.box[show], axes_size=7.3 / 6))
 
 # %% [markdown]
 # ## 4. Where it goes wrong
@@ -135,7 +151,7 @@ plot_masks(test.X[show], {"arnn": (A[show], pred[show])}, test.q[show].argmax(ax
 # Per image, the share of mask mass inside the queried digit's cells (on
 # the 4×4 grid of this small canvas a digit touches many cells, so the
 # numbers run high), split into quarters of the test set. The quarter whose
-# masks sit most on the digit answers best; the eight images with the least
+# masks sit most on the digit answers best; the six images with the least
 # mass on the digit show what the errors look like: a mask on the other
 # digit, or spread over both.
 
@@ -148,9 +164,9 @@ for q, (lo, hi) in enumerate(zip(edges[:-1], edges[1:]), start=1):
     print(f"quarter {q}: mass inside in [{lo:.2f}, {hi:.2f}], {sel.sum():3d} images, accuracy {right[sel].mean():.3f}")
 found, lost = mass >= edges[3], mass <= edges[1]
 assert right[found].mean() > right[lost].mean(), "a mask on the digit should answer better than one off it"
-worst = np.argsort(mass)[:8]
-plot_masks(test.X[worst], {"arnn": (A[worst], pred[worst])}, test.q[worst].argmax(axis=1), test.y[worst],
-           test.box[worst])
+worst = np.argsort(mass)[:6]
+mask_grid(plot_masks(test.X[worst], {"arnn": (A[worst], pred[worst])}, test.q[worst].argmax(axis=1), test.y[worst],
+                     test.box[worst], axes_size=7.3 / 6))
 
 # %% [markdown]
 # ## 5. The demo's models, if you have run the demo
