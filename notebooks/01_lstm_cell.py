@@ -60,13 +60,14 @@ use_teaching_style()   # figures 7.3 in wide, the width the site shows them; tex
 #
 # `G` has four blocks of K columns, in the order **i, f, g, o** (the order of
 # PyTorch's `nn.LSTM`). With `c_prev` the cell state of the cell to the left
-# (zero at the left border):
+# (zero at the left border), and the gates set upright (an italic i is a row
+# index, docs/model.md §1):
 #
 # $$
 # \begin{aligned}
-# i &= \sigma(G_i), \quad f = \sigma(G_f), \quad g = \tanh(G_g), \quad o = \sigma(G_o) \\
-# c &= f \odot c_\text{prev} + i \odot g \\
-# h &= o \odot \tanh(c)
+# \mathrm{i} &= \sigma(G_{\mathrm{i}}), \quad \mathrm{f} = \sigma(G_{\mathrm{f}}), \quad \mathrm{g} = \tanh(G_{\mathrm{g}}), \quad \mathrm{o} = \sigma(G_{\mathrm{o}}) \\
+# c &= \mathrm{f} \odot c_\text{prev} + \mathrm{i} \odot \mathrm{g} \\
+# h &= \mathrm{o} \odot \tanh(c)
 # \end{aligned}
 # $$
 #
@@ -77,7 +78,8 @@ use_teaching_style()   # figures 7.3 in wide, the width the site shows them; tex
 # * `o` (output gate) how much of the cell state is shown as `h`.
 #
 # Below, one batch of cells: the leading axes can be anything (the scan
-# passes `(D, L, N, ·)` arrays), only the last axis is the 4K or K axis.
+# passes `(n_d, ℓ_t, N, ·)` arrays: scans, cells of a diagonal, samples), only the
+# last axis is the 4K or K axis.
 
 # %%
 K = 3
@@ -136,21 +138,23 @@ display(Image(filename=str(pictures / "lstm_cell_graph.png")))
 #
 # **Step 1 — through h = o ⊙ tanh(c).** Two factors, product rule:
 #
-# $$\frac{\partial L}{\partial o} = dh \odot \tanh(c), \qquad
-#   \left.\frac{\partial L}{\partial c}\right|_{\text{via } h} = dh \odot o \odot (1 - \tanh^2 c).$$
+# $$\frac{\partial L}{\partial \mathrm{o}} = dh \odot \tanh(c), \qquad
+#   \left.\frac{\partial L}{\partial c}\right|_{\text{via } h} = dh \odot \mathrm{o} \odot (1 - \tanh^2 c).$$
 #
 # **Step 2 — add up everything that reaches c.** `c` feeds this cell's `h`
 # *and* the next cell's `c`, so its total gradient is the sum of both paths:
 #
-# $$dc_\text{tot} = dc + dh \odot o \odot (1 - \tanh^2 c).$$
+# $$dc_\text{tot} = dc + dh \odot \mathrm{o} \odot (1 - \tanh^2 c).$$
 #
 # Forgetting the first term is the classic bug: then no gradient ever
 # travels along the cell-state "highway" of a row.
 #
 # **Step 3 — through c = f ⊙ c_prev + i ⊙ g.** A sum of two products:
 #
-# $$di = dc_\text{tot} \odot g, \quad dg = dc_\text{tot} \odot i, \quad
-#   df = dc_\text{tot} \odot c_\text{prev}, \quad dc_\text{prev} = dc_\text{tot} \odot f.$$
+# $$\begin{aligned}
+#   d\mathrm{i} &= dc_\text{tot} \odot \mathrm{g}, & d\mathrm{g} &= dc_\text{tot} \odot \mathrm{i}, \\
+#   d\mathrm{f} &= dc_\text{tot} \odot c_\text{prev}, & dc_\text{prev} &= dc_\text{tot} \odot \mathrm{f}.
+# \end{aligned}$$
 #
 # **Step 4 — through the activations.** With σ'(x) = σ(x)(1 − σ(x)) and
 # tanh'(x) = 1 − tanh²(x), both written in terms of the *outputs* (so the
@@ -158,8 +162,8 @@ display(Image(filename=str(pictures / "lstm_cell_graph.png")))
 #
 # $$
 # \begin{aligned}
-# dG_i &= di \odot i(1-i), & dG_f &= df \odot f(1-f), \\
-# dG_g &= dg \odot (1-g^2), & dG_o &= do \odot o(1-o).
+# dG_{\mathrm{i}} &= d\mathrm{i} \odot \mathrm{i}(1-\mathrm{i}), & dG_{\mathrm{f}} &= d\mathrm{f} \odot \mathrm{f}(1-\mathrm{f}), \\
+# dG_{\mathrm{g}} &= d\mathrm{g} \odot (1-\mathrm{g}^2), & dG_{\mathrm{o}} &= d\mathrm{o} \odot \mathrm{o}(1-\mathrm{o}).
 # \end{aligned}
 # $$
 #

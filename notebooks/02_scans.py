@@ -200,18 +200,18 @@ for side_len in (8, 16, 32):
 # `raster` is a plain double loop that reads like the equations; it is the
 # reference. `wavefront` reads the cells of each diagonal through a view of
 # the map (a slice of the cells in raster order, with step W − 1), does one matrix
-# product of `[h_up, h_left]` (L·N rows, 2K columns) against the stacked
+# product of `[h_up, h_left]` (ℓ_t·N rows, 2K columns) against the stacked
 # `(2K, 4K)` weight `[W_up; W_left]`, and one LSTM-cell call per step. Here
-# both run D = 2 independent scans (as the layer does for its two
+# both run n_d = 2 independent scans (as the layer does for its two
 # directions) on a non-square map, forward and backward, with a random
 # upstream gradient:
 
 # %%
-D, N, H, W, K = 2, 3, 6, 9, 4
-U = rng.normal(size=(D, N, H, W, 4 * K))
-W_up = rng.normal(0, 0.5, (D, K, 4 * K))
-W_left = rng.normal(0, 0.5, (D, K, 4 * K))
-dh = rng.normal(size=(D, N, H, W, K))
+n_d, N, H, W, K = 2, 3, 6, 9, 4
+U = rng.normal(size=(n_d, N, H, W, 4 * K))
+W_up = rng.normal(0, 0.5, (n_d, K, 4 * K))
+W_left = rng.normal(0, 0.5, (n_d, K, 4 * K))
+dh = rng.normal(size=(n_d, N, H, W, K))
 
 out = {}
 for schedule in ("raster", "wavefront"):
@@ -337,7 +337,7 @@ plt.show()
 # dh_ext (a backward pass never writes into its inputs) and collects the
 # messages to the hidden states; `dc` collects those to the cell states.
 # This is what `diagonal_lstm_backward` computes; the package's raster
-# schedule is the same loop run for D scans at once, and the wavefront
+# schedule is the same loop run for n_d scans at once, and the wavefront
 # schedule does the same sums one anti-diagonal at a time.
 
 # %%
@@ -383,7 +383,7 @@ def raster_scan_backward(dh_ext, h, cells, W_up, W_left):
 # %% [markdown]
 # **Check 1: the loop against the package**, both schedules, on a
 # non-square map with random weights and a random upstream gradient. The
-# package runs D scans at once, so the single scan gets a leading axis of
+# package runs n_d scans at once, so the single scan gets a leading axis of
 # length 1:
 
 # %%

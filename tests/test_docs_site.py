@@ -74,6 +74,17 @@ def test_site_builds_with_the_model_the_api_and_executed_tutorials(site):
     assert "<img" in tutorial and "cell_output" in tutorial  # executed: outputs and figures are on the page
 
 
+def test_the_api_reference_keeps_the_key_table_of_init_arnn_params(site):
+    api = (site / "api.html").read_text()
+    section = api.split('id="attnrnn_np.init_arnn_params"', 1)[1].split('id="attnrnn_np.arnn_forward"', 1)[0]
+    table = re.search(r"<pre>(.*?)</pre>", section, re.S)
+    assert table, "init_arnn_params's key table is not a preformatted block"
+    rows = re.sub(r"<[^>]+>", "", html.unescape(table.group(1))).splitlines()
+    assert [r.split()[0] for r in rows if r.strip()] == ["{d}.W_x", "{d}.W_up", "head.w"], rows
+    for page in ("api_pieces.html", "api_checks.html", "api_learning.html"):   # one page per module group
+        assert (site / page).is_file(), page
+
+
 def test_no_page_loads_anything_from_another_host(site):
     offenders = []
     for page in sorted(site.rglob("*.html")):
