@@ -596,19 +596,18 @@ assert np.array_equal(F_both[0] != 0, rule_fwd | rule_bwd)
 assert not F_both[1].any()  # the other sample of the batch is never touched
 print("k = 3: the non-zero gradients are exactly the docs/model.md §4 region, for each direction and for both")
 
-fig, axes = plt.subplots(2, 2, figsize=(7.3, 6.2))
+fig, axes = plt.subplots(2, 2, figsize=(7.1, 6.0), layout="constrained")
 axes = axes.ravel()
 show(axes[0], F_fwd[0], "fwd scan only (head.w[K:] = 0)", rule_fwd)
 show(axes[1], F_bwd[0], "bwd scan only (head.w[:K] = 0)", rule_bwd)
 image = show(axes[2], F_both[0], "the layer: both directions", rule_fwd | rule_bwd)
-fig.colorbar(image, ax=axes[:3], shrink=0.7, label="log₁₀ Σ_c |∂A[0, 3, 6]/∂X|")
-region_colors = ListedColormap(["white", "lightskyblue", "lightgreen", "plum"])
+fig.colorbar(image, ax=list(axes), shrink=0.6, label="log₁₀ Σ_c |∂A[0, 3, 6]/∂X|")
+region_colors = ListedColormap(["white", "#aec7e8", "#ff9896", "#c5b0d5"])   # fwd, bwd, both
 axes[3].imshow(rule_fwd.astype(int) + 2 * rule_bwd.astype(int), cmap=region_colors, vmin=0, vmax=3)
 axes[3].plot(j0, i0, "k+", ms=10, mew=2)
-axes[3].set_title("model.md §4 (k = 3): blue fwd,\ngreen bwd, violet both", fontsize=9)
+axes[3].set_title("model.md §4 (k = 3): blue fwd,\nred bwd, violet both", fontsize=9)
 axes[3].set_xticks([])
 axes[3].set_yticks([])
-plt.tight_layout()
 plt.show()
 
 # %% [markdown]

@@ -28,7 +28,10 @@
 # repetition, and mixes them with a per-position softmax over scales whose
 # weights β are read from X itself:
 #
-#     S = Σ_s β_s · Up_{γ_s},    β = softmax_s(X · comb.V + comb.c),    A = σ(S)
+# $$S = \textstyle\sum_s \beta_s\,\mathrm{Up}_{\gamma_s}, \qquad
+#   \beta = \operatorname{softmax}_s\big(X V + b_{\mathrm{comb}}\big), \qquad A = \sigma(S)$$
+#
+# with V = `comb.V` and b_comb = `comb.c` (docs/model.md §1's symbols).
 #
 # This notebook looks at an **untrained** layer (random parameters): the point
 # is the structure each scale imposes, not a learned mask. It shows
@@ -108,7 +111,7 @@ plt.show()
 # %% [markdown]
 # ## The combiner's weights β
 #
-# β[i, j, s] is a softmax over scales of X[i, j, :] · comb.V[:, s] + comb.c[s]:
+# β[i, j, s] is a softmax over scales of X[i, j, :] · V[:, s] + b_comb[s]:
 # it changes with content, here most visibly on the blobs and the bar. The
 # last panel shows which scale carries the most weight at each position.
 
@@ -250,8 +253,8 @@ for ax, gamma in zip(axes, scales):
         im = ax.imshow(np.ma.masked_equal(np.log10(field), -np.inf), cmap="magma", vmin=-16, vmax=0)
     ax.plot(j_out, i_out, "c*", ms=10)
     ax.add_patch(plt.Rectangle((-0.5, -0.5), 4, 4, fill=False, ec="cyan"))
-    ax.set_title(f"γ={gamma}: {H // gamma + W // gamma - 1} cells corner to corner\n"
-                 f"top-left block: {reach[gamma]:.1e}", fontsize=9)
+    ax.set_title(f"γ={gamma}: {H // gamma + W // gamma - 1} cells\ncorner to corner;\n"
+                 f"top-left block {reach[gamma]:.1e}", fontsize=9)
     ax.set_xticks([])
     ax.set_yticks([])
 fig.colorbar(im, ax=axes, shrink=0.8, label="log₁₀ Σ_c |∂A[31, 31]/∂X|")

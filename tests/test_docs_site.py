@@ -296,3 +296,22 @@ def test_the_common_bugs_page_has_a_section_for_every_catalogue_entry():
 
 def test_the_section_check_sees_a_missing_entry():
     assert _sections("### `gate-order`\n\n### `flip-axis`\ntext\n## `head-halves`\n") == {"gate-order", "flip-axis"}
+
+
+def test_the_index_opens_with_the_students_path_and_model_md_has_a_glossary():
+    index = (ROOT / "docs" / "index.md").read_text()
+    first_section = index.split("\n## ", 2)[1]
+    assert first_section.startswith("Start here (students)"), first_section[:80]
+    for step in ("01", "02", "03", "04", "05", "06", "07"):
+        assert f"| {step} |" in first_section, step
+    assert "Where the paper stops" in first_section and "figures/layer_diagram.png" in first_section
+    assert "attnrnn-np course" in first_section   # the course kit, offered for self-study
+    model = (ROOT / "docs" / "model.md").read_text()
+    notation = model.split("## §1 Notation", 1)[1].split("\n## §2", 1)[0]
+    assert "**Glossary of symbols.**" in notation and "Symbols that look alike" in notation
+    assert "Where the paper stops" in model.split("## §1", 1)[0]
+    # every block of display equations in model.md §3–§6 carries a Source line before it
+    body = model.split("## §3", 1)[1].split("## §7", 1)[0]
+    for section in re.split(r"\n### |\n## ", body):
+        if "$$" in section:
+            assert "*Source —" in section.split("$$", 1)[0], section[:60]
