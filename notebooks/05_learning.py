@@ -135,11 +135,11 @@ def mask_grid(fig):
 
     for ax in fig.axes:
         ax.title.set_fontsize(9)
-        if ax.get_title().startswith("arnn: "):             # the model's answer, on two lines
-            ax.set_title(ax.get_title().replace("arnn: ", "arnn:\n"), fontsize=9)
-    fig.tight_layout(rect=(0, 0, 0.9, 1))
+        title = ax.get_title()                             # the answers on lines of their own
+        ax.set_title(title.replace("arnn: ", "arnn:\n").replace("\nanswer ", "\nanswer:\n"), fontsize=9)
+    fig.tight_layout(rect=(0, 0, 0.88, 1))
     fig.colorbar(ScalarMappable(Normalize(0, 1), cmap="magma"), ax=fig.axes, fraction=0.03, pad=0.02,
-                 label="mask weight (scaled to its maximum)")
+                 label="mask / its max")
     return fig
 
 
