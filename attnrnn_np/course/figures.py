@@ -285,7 +285,7 @@ def draw_masks_over_images(trained):
     with drawing():
         fig = new_figure(2.6)
         axes = fig.subplots(1, len(images))
-        fig.subplots_adjust(left=0.01, right=0.88, top=0.6, bottom=0.03, wspace=0.08)
+        fig.subplots_adjust(left=0.01, right=0.88, top=0.66, bottom=0.03, wspace=0.08)
         image = _overlay_row(fig, axes, images, A, boxes, _titles(queries, pred, labels, PALETTE_NAMES),
                              vmax=float(A.max()))
         fig.colorbar(image, ax=list(axes), fraction=0.03, pad=0.02, label="mask weight A")
