@@ -13,6 +13,7 @@ answers say which assertion fails, and that is checked too.
 import math
 import os
 import re
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -70,8 +71,9 @@ def run_notebook(name, edits=(), *, until=None, monkeypatch=None):
                                        f"{source.count(old)} times"
         source = source.replace(old, new)
     namespace, failed = {"__name__": "__try_this__"}, []
-    cwd = os.getcwd()
+    cwd, scratch, saved_tempdir = os.getcwd(), tempfile.TemporaryDirectory(), tempfile.tempdir
     os.chdir(NOTEBOOKS)
+    tempfile.tempdir = scratch.name        # the notebooks' picture folders go here, and are removed
     try:
         for k, cell in enumerate(_cells(source)):
             try:
@@ -84,6 +86,8 @@ def run_notebook(name, edits=(), *, until=None, monkeypatch=None):
                 break
     finally:
         os.chdir(cwd)
+        tempfile.tempdir = saved_tempdir
+        scratch.cleanup()
     return Run(namespace, failed)
 
 
