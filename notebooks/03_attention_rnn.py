@@ -413,8 +413,9 @@ assert loss_rec < 0.1 * floor                    # the recurrent layer goes far 
 assert fits[True][3] < 0.1 * fits[False][3]      # and so on maps it has not seen
 
 # %%
-fig = plt.figure(figsize=(7.3, 6.4))
-ax = fig.add_subplot(3, 1, 1)
+fig = plt.figure(figsize=(7.15, 5.4), layout="constrained")
+top, bottom = fig.subfigures(2, 1, height_ratios=[1, 1.5])
+ax = top.subplots()
 ax.plot(fits[True][1], label="recurrent")
 ax.plot(fits[False][1], label="recurrent=False")
 ax.axhline(floor, color="0.5", ls="--", label=f"floor of any {k_ray}×{k_ray}-window model")
@@ -424,14 +425,14 @@ ax.set_ylabel("training loss")
 ax.legend(fontsize=9)
 panels = [(X_ray_test[..., 0], "X (markers)"), (target_ray_test, "target"),
           (fits[True][2], "recurrent"), (fits[False][2], "recurrent=False")]
+axes = bottom.subplots(2, len(panels))
 for row, n in enumerate((0, 1)):
     for col, (img, title) in enumerate(panels):
-        ax = fig.add_subplot(3, 4, 4 * row + 5 + col)
-        ax.imshow(img[n], cmap="viridis", vmin=0, vmax=1)
-        ax.set_title(f"{title},\ntest map {n}", fontsize=9)
-        ax.set_xticks([])
-        ax.set_yticks([])
-plt.tight_layout()
+        image = axes[row, col].imshow(img[n], cmap="viridis", vmin=0, vmax=1)
+        axes[row, col].set_title(f"{title},\ntest map {n}", fontsize=9)
+        axes[row, col].set_xticks([])
+        axes[row, col].set_yticks([])
+bottom.colorbar(image, ax=axes, shrink=0.8, label="value (0 to 1)")
 plt.show()
 
 # %% [markdown]
