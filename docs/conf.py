@@ -43,6 +43,7 @@ nb_execution_mode = "force"
 nb_execution_timeout = 900
 nb_execution_raise_on_error = True
 nb_execution_show_tb = True
+nb_merge_streams = True  # a loop's prints form one output block, not one box per print
 
 # API reference from the docstrings (NumPy style).
 autodoc_member_order = "bysource"
@@ -68,5 +69,33 @@ def _copy_notebooks(app):
         shutil.copy2(notebook, target / notebook.name)
 
 
+def _keep_literal_blocks_in_fields(app, what, name, obj, options, lines):
+    """Keep a field's literal block (``name : text::`` then an indented block) a literal block.
+
+    Napoleon folds a field's indented lines into one paragraph, so a table of
+    keys written as a literal block under ``Returns`` would read as one
+    run-on line. Rewritten as the field's description followed by ``::``
+    and the block, it stays a preformatted table. Runs before napoleon.
+    """
+    out, k = [], 0
+    while k < len(lines):
+        line = lines[k]
+        stripped = line.rstrip()
+        if " : " in stripped and stripped.endswith("::") and not stripped.lstrip().startswith(".."):
+            indent = line[:len(line) - len(line.lstrip())]
+            out += [stripped[:-2], indent + "    ::", ""]
+            k += 1
+            while k < len(lines) and not lines[k].strip():
+                k += 1
+            while k < len(lines) and (not lines[k].strip() or lines[k].startswith(indent + "    ")):
+                out.append(("    " + lines[k]) if lines[k].strip() else "")
+                k += 1
+            continue
+        out.append(line)
+        k += 1
+    lines[:] = out
+
+
 def setup(app):
     app.connect("builder-inited", _copy_notebooks)
+    app.connect("autodoc-process-docstring", _keep_literal_blocks_in_fields, priority=400)

@@ -16,6 +16,13 @@
 # %% [markdown]
 # # 1. The LSTM cell and its backward pass, by hand
 #
+# > * **You will learn** the LSTM cell's forward equations with gates i, f, g, o;
+# > its backward pass, derived one line at a time and checked by finite
+# > differences; why one `tanh` pass computes all four gates.
+# > * **You need** NumPy and the chain rule (backpropagation through a small
+# > graph); no LSTM background.
+# > * **About 40 minutes.** Next: notebook 02.
+#
 # Every position (i, j) of the feature map runs one LSTM step in each of
 # AttentionRNN's two scans. This notebook takes that one step apart:
 #
@@ -40,24 +47,27 @@
 import matplotlib.pyplot as plt
 import numpy as np
 
+from attnrnn_np.course.figure_style import use_teaching_style
 from attnrnn_np.gradcheck import check_gradients, format_report
 from attnrnn_np.lstm_cell import gate_activations, lstm_cell_backward, lstm_cell_forward
 from attnrnn_np.nonlinear import sigmoid
 
 rng = np.random.default_rng(0)
+use_teaching_style()   # figures 7.3 in wide, the width the site shows them; text ≥ 9 pt
 
 # %% [markdown]
 # ## The forward pass
 #
 # `G` has four blocks of K columns, in the order **i, f, g, o** (the order of
 # PyTorch's `nn.LSTM`). With `c_prev` the cell state of the cell to the left
-# (zero at the left border):
+# (zero at the left border), and the gates set upright (an italic i is a row
+# index, docs/model.md §1):
 #
 # $$
 # \begin{aligned}
-# i &= \sigma(G_i), \quad f = \sigma(G_f), \quad g = \tanh(G_g), \quad o = \sigma(G_o) \\
-# c &= f \odot c_\text{prev} + i \odot g \\
-# h &= o \odot \tanh(c)
+# \mathrm{i} &= \sigma(G_{\mathrm{i}}), \quad \mathrm{f} = \sigma(G_{\mathrm{f}}), \quad \mathrm{g} = \tanh(G_{\mathrm{g}}), \quad \mathrm{o} = \sigma(G_{\mathrm{o}}) \\
+# c &= \mathrm{f} \odot c_\text{prev} + \mathrm{i} \odot \mathrm{g} \\
+# h &= \mathrm{o} \odot \tanh(c)
 # \end{aligned}
 # $$
 #
@@ -68,7 +78,8 @@ rng = np.random.default_rng(0)
 # * `o` (output gate) how much of the cell state is shown as `h`.
 #
 # Below, one batch of cells: the leading axes can be anything (the scan
-# passes `(D, L, N, ·)` arrays), only the last axis is the 4K or K axis.
+# passes `(n_d, ℓ_t, N, ·)` arrays: scans, cells of a diagonal, samples), only the
+# last axis is the 4K or K axis.
 
 # %%
 K = 3
@@ -127,21 +138,23 @@ display(Image(filename=str(pictures / "lstm_cell_graph.png")))
 #
 # **Step 1 — through h = o ⊙ tanh(c).** Two factors, product rule:
 #
-# $$\frac{\partial L}{\partial o} = dh \odot \tanh(c), \qquad
-#   \left.\frac{\partial L}{\partial c}\right|_{\text{via } h} = dh \odot o \odot (1 - \tanh^2 c).$$
+# $$\frac{\partial L}{\partial \mathrm{o}} = dh \odot \tanh(c), \qquad
+#   \left.\frac{\partial L}{\partial c}\right|_{\text{via } h} = dh \odot \mathrm{o} \odot (1 - \tanh^2 c).$$
 #
 # **Step 2 — add up everything that reaches c.** `c` feeds this cell's `h`
 # *and* the next cell's `c`, so its total gradient is the sum of both paths:
 #
-# $$dc_\text{tot} = dc + dh \odot o \odot (1 - \tanh^2 c).$$
+# $$dc_\text{tot} = dc + dh \odot \mathrm{o} \odot (1 - \tanh^2 c).$$
 #
 # Forgetting the first term is the classic bug: then no gradient ever
 # travels along the cell-state "highway" of a row.
 #
 # **Step 3 — through c = f ⊙ c_prev + i ⊙ g.** A sum of two products:
 #
-# $$di = dc_\text{tot} \odot g, \quad dg = dc_\text{tot} \odot i, \quad
-#   df = dc_\text{tot} \odot c_\text{prev}, \quad dc_\text{prev} = dc_\text{tot} \odot f.$$
+# $$\begin{aligned}
+#   d\mathrm{i} &= dc_\text{tot} \odot \mathrm{g}, & d\mathrm{g} &= dc_\text{tot} \odot \mathrm{i}, \\
+#   d\mathrm{f} &= dc_\text{tot} \odot c_\text{prev}, & dc_\text{prev} &= dc_\text{tot} \odot \mathrm{f}.
+# \end{aligned}$$
 #
 # **Step 4 — through the activations.** With σ'(x) = σ(x)(1 − σ(x)) and
 # tanh'(x) = 1 − tanh²(x), both written in terms of the *outputs* (so the
@@ -149,8 +162,8 @@ display(Image(filename=str(pictures / "lstm_cell_graph.png")))
 #
 # $$
 # \begin{aligned}
-# dG_i &= di \odot i(1-i), & dG_f &= df \odot f(1-f), \\
-# dG_g &= dg \odot (1-g^2), & dG_o &= do \odot o(1-o).
+# dG_{\mathrm{i}} &= d\mathrm{i} \odot \mathrm{i}(1-\mathrm{i}), & dG_{\mathrm{f}} &= d\mathrm{f} \odot \mathrm{f}(1-\mathrm{f}), \\
+# dG_{\mathrm{g}} &= d\mathrm{g} \odot (1-\mathrm{g}^2), & dG_{\mathrm{o}} &= d\mathrm{o} \odot \mathrm{o}(1-\mathrm{o}).
 # \end{aligned}
 # $$
 #
@@ -280,7 +293,7 @@ ds_fd = (sigmoid(xs + eps) - sigmoid(xs - eps)) / (2 * eps)
 dt_fd = (np.tanh(xs + eps) - np.tanh(xs - eps)) / (2 * eps)
 assert np.abs(s * (1 - s) - ds_fd).max() < 1e-9 and np.abs((1 - t * t) - dt_fd).max() < 1e-9
 
-fig, axes = plt.subplots(1, 2, figsize=(9, 3))
+fig, axes = plt.subplots(1, 2, figsize=(7.3, 2.8))
 axes[0].plot(xs, s, label="σ(x)")
 axes[0].plot(xs, t, label="tanh(x)")
 axes[0].set_title("activations")
@@ -291,7 +304,7 @@ axes[1].plot(xs[::12], dt_fd[::12], "k.", ms=3)
 axes[1].set_title("derivatives from the outputs")
 for ax in axes:
     ax.axhline(0, color="0.8", lw=0.8)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
     ax.set_xlabel("x")
 plt.tight_layout()
 plt.show()
@@ -299,20 +312,71 @@ plt.show()
 # %% [markdown]
 # ## Try this
 #
-# Each needs a line or two changed in the cells above, then a re-run
-# (answers: `docs/answers.md`, section "Notebook 1").
+# Each needs a line or two changed in the cells above, then a re-run. Each
+# answer is folded under its question (and on the answers page,
+# `docs/answers.md`, section "Notebook 1"): try first.
 #
-# 1. Forget step 2's carried term: in the finite-difference check, call
-#    `lstm_cell_backward(dh, None, cache)` instead of
-#    `lstm_cell_backward(dh, dc, cache)` (the check still compares against
-#    both outputs, `[dh, dc]`). Which gradients fail, and which of the four
-#    gate blocks of `dG` are still right?
-# 2. Saturate the gates: draw `G` with a spread of 15 instead of 1.5 in the
-#    forward-pass cell. Does the gradient check still pass? Look at the
-#    relative errors it prints and at the size of the entries of `dG`.
-# 3. In the loop that prints the three forms of σ, add −36.0, −37.0, −38.0
-#    and −39.0 to the x values. From which x on does the one-tanh form
-#    return exactly 0, and why there?
+# **1. Forgetting step 2's carried term.** Forget step 2's carried term: in the finite-difference check, call
+# `lstm_cell_backward(dh, None, cache)` instead of
+# `lstm_cell_backward(dh, dc, cache)` (the check still compares against
+# both outputs, `[dh, dc]`). Which gradients fail, and which of the four
+# gate blocks of `dG` are still right?
+#
+# <details>
+# <summary>Show the answer</summary>
+#
+# Both gradients fail, `G` and
+# `c_prev`, with relative errors near 1. Of the four gate blocks of `dG`, the
+# output-gate block is still right and the i, f and g blocks are wrong:
+#
+# $$dG_{\mathrm{o}} = dh \odot \tanh(c) \odot \mathrm{o}(1-\mathrm{o})$$
+#
+# does not involve the cell state's gradient at all, while dG_i, dG_f, dG_g
+# and dc_prev are all products with
+#
+# $$dc_\text{tot} = dc + dh \odot \mathrm{o} \odot (1 - \tanh^2 c),$$
+#
+# which now lacks its first term. In a scan this bug cuts the cell-state
+# path along each row: no gradient reaches a cell through the `c` of the cell
+# to its right.
+#
+# </details>
+#
+# **2. Saturated gates.** Saturate the gates: draw `G` with a spread of 15 instead of 1.5 in the
+# forward-pass cell. Does the gradient check still pass? Look at the
+# relative errors it prints and at the size of the entries of `dG`.
+#
+# <details>
+# <summary>Show the answer</summary>
+#
+# The check still passes, but look at the relative
+# errors it prints: they reach 1 (analytic −2·10⁻¹³ against numeric 0, for
+# instance). Those entries pass through the absolute tolerance (1e−8): both
+# numbers are at round-off level. About half of the entries of `dG` are now
+# below 10⁻⁶ (the largest is about 0.3), because a saturated gate has
+# a(1 − a) ≈ 0 or 1 − g² ≈ 0. Two lessons: saturation makes gradients vanish,
+# and a gradient check whose entries are all tiny proves little, since the
+# relative error is meaningless at round-off level. That is why the tests keep
+# their inputs where σ and tanh are curved.
+#
+# </details>
+#
+# **3. Where the one-tanh σ gives up.** In the loop that prints the three forms of σ, add −36.0, −37.0, −38.0
+# and −39.0 to the x values. From which x on does the one-tanh form
+# return exactly 0, and why there?
+#
+# <details>
+# <summary>Show the answer</summary>
+#
+# From x = −38 on it returns exactly 0
+# (at −37 it gives 5.6·10⁻¹⁷ = 2⁻⁵⁴, the smallest non-zero value it can
+# produce there). tanh(x/2) = −1 + 2eˣ/(1 + eˣ) lies within about 2eˣ of −1,
+# and float64 numbers just inside −1 are spaced 2⁻⁵³ ≈ 1.1·10⁻¹⁶ apart; once
+# 2eˣ drops below about that spacing, tanh(x/2) comes out as exactly −1 and
+# 1 + tanh(x/2) cancels to 0. The true value σ(−38) ≈ 3.1·10⁻¹⁷, which the
+# `exp(−|x|)` form of `attnrnn_np.nonlinear.sigmoid` returns in full.
+#
+# </details>
 
 # %% [markdown]
 # ## Take-aways

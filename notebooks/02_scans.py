@@ -16,10 +16,19 @@
 # %% [markdown]
 # # 2. The diagonal scan: raster and wavefront schedules, and the receptive field
 #
+# > * **You will learn** how the raster and wavefront schedules evaluate the
+# > same recurrence, how many sequential steps each takes, the scan's
+# > backward pass as messages between cells, and the receptive field of one
+# > mask value, drawn from real gradients.
+# > * **You need** notebook 01 (the cell and its backward pass).
+# > * **About 50 minutes.** Next: notebook 03.
+#
 # In the raster direction of AttentionRNN, the cell at (i, j) computes
 #
-# $$G[i,j] = U[i,j] + h[i-1,j]\,W_\text{up} + h[i,j-1]\,W_\text{left}, \qquad
-#   h[i,j],\,c[i,j] = \text{LSTMCell}(G[i,j],\; c[i,j-1]),$$
+# $$\begin{aligned}
+#   G[i,j] &= U[i,j] + h[i-1,j]\,W_\text{up} + h[i,j-1]\,W_\text{left}, \\
+#   h[i,j],\,c[i,j] &= \text{LSTMCell}(G[i,j],\; c[i,j-1]),
+# \end{aligned}$$
 #
 # with zero states outside the map (notebook 1 covers the cell). A cell reads
 # only the cell **above** and the cell **to its left**. This notebook shows
@@ -50,11 +59,13 @@ import numpy as np
 from matplotlib.colors import ListedColormap
 
 from attnrnn_np import arnn_backward, arnn_forward, init_arnn_params
+from attnrnn_np.course.figure_style import MESSAGE_COLOURS, use_teaching_style
 from attnrnn_np.gradcheck import check_gradients, format_report
 from attnrnn_np.lstm_cell import lstm_cell_backward, lstm_cell_forward
 from attnrnn_np.scan import diagonal_lstm_backward, diagonal_lstm_forward, diagonals, rot180
 
 rng = np.random.default_rng(0)
+use_teaching_style()   # figures 7.3 in wide, the width the site shows them; text ≥ 9 pt
 
 # %% [markdown]
 # ## Which cells run at which step
@@ -88,7 +99,9 @@ skewed = np.full((H, H + W - 1), np.nan)
 for i in range(H):
     skewed[i, i:i + W] = wave_step[i]
 
-fig, axes = plt.subplots(1, 3, figsize=(14, 3.2), gridspec_kw={"width_ratios": [W, W, H + W - 1]})
+fig, axes = plt.subplots(2, 2, figsize=(7.3, 4.6), gridspec_kw={"width_ratios": [W, H + W - 1]})
+axes[1, 1].remove()
+axes = [axes[0, 0], axes[1, 0], axes[0, 1]]
 panels = [
     (raster_step, "raster: H·W = %d steps" % (H * W)),
     (wave_step, "wavefront: H + W − 1 = %d steps" % (H + W - 1)),
@@ -98,23 +111,23 @@ for ax, (img, title) in zip(axes, panels):
     ax.imshow(np.ma.masked_invalid(img.astype(float)), cmap="viridis")
     for (a, b), v in np.ndenumerate(img):
         if not np.isnan(v):
-            ax.text(b, a, int(v), ha="center", va="center", color="w", fontsize=8)
-    ax.set_title(title, fontsize=10)
+            ax.text(b, a, int(v), ha="center", va="center", color="w", fontsize=9)
+    ax.set_title(title, fontsize=9)
     ax.set_xticks([])
     ax.set_yticks([])
 # the two reads of cell (2, 3): both were computed one wavefront step earlier
 for src in [(1, 3), (2, 2)]:
     axes[1].annotate("", xy=(3, 2), xytext=(src[1], src[0]),
-                     arrowprops=dict(arrowstyle="->", color="red", lw=1.5))
+                     arrowprops=dict(arrowstyle="->", color="#ff9f1c", lw=2))
 plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# In the middle panel, the red arrows show the two reads of cell (2, 3)
+# In the wavefront panel (lower left), the orange arrows show the two reads of cell (2, 3)
 # (step 5): the cell above and the cell to the left, both from step 4.
 #
-# The number of cells per step grows from 1 to min(H, W) and shrinks back to
-# 1. Packed, the wavefront does H·W cell updates in all, the same as the
+# The number of cells per step grows from 1 to min(H, W) and shrinks back
+# to 1. Packed, the wavefront does H·W cell updates in all, the same as the
 # raster loop; the masked skew does H rows per step, H·(H + W − 1) in all.
 
 # %%
@@ -187,18 +200,18 @@ for side_len in (8, 16, 32):
 # `raster` is a plain double loop that reads like the equations; it is the
 # reference. `wavefront` reads the cells of each diagonal through a view of
 # the map (a slice of the cells in raster order, with step W − 1), does one matrix
-# product of `[h_up, h_left]` (L·N rows, 2K columns) against the stacked
+# product of `[h_up, h_left]` (ℓ_t·N rows, 2K columns) against the stacked
 # `(2K, 4K)` weight `[W_up; W_left]`, and one LSTM-cell call per step. Here
-# both run D = 2 independent scans (as the layer does for its two
+# both run n_d = 2 independent scans (as the layer does for its two
 # directions) on a non-square map, forward and backward, with a random
 # upstream gradient:
 
 # %%
-D, N, H, W, K = 2, 3, 6, 9, 4
-U = rng.normal(size=(D, N, H, W, 4 * K))
-W_up = rng.normal(0, 0.5, (D, K, 4 * K))
-W_left = rng.normal(0, 0.5, (D, K, 4 * K))
-dh = rng.normal(size=(D, N, H, W, K))
+n_d, N, H, W, K = 2, 3, 6, 9, 4
+U = rng.normal(size=(n_d, N, H, W, 4 * K))
+W_up = rng.normal(0, 0.5, (n_d, K, 4 * K))
+W_left = rng.normal(0, 0.5, (n_d, K, 4 * K))
+dh = rng.normal(size=(n_d, N, H, W, K))
 
 out = {}
 for schedule in ("raster", "wavefront"):
@@ -236,8 +249,10 @@ assert diff < 1e-12
 # cell, and from where. Take one scan (one direction, one sample; the batch
 # only adds a sum over n) with
 #
-# $$G[i,j] = U[i,j] + h[i-1,j]\,W_\text{up} + h[i,j-1]\,W_\text{left}, \qquad
-#   h[i,j],\,c[i,j] = \text{LSTMCell}(G[i,j],\; c[i,j-1]).$$
+# $$\begin{aligned}
+#   G[i,j] &= U[i,j] + h[i-1,j]\,W_\text{up} + h[i,j-1]\,W_\text{left}, \\
+#   h[i,j],\,c[i,j] &= \text{LSTMCell}(G[i,j],\; c[i,j-1]).
+# \end{aligned}$$
 #
 # **Who reads the states of cell (i, j).** Its hidden state h[i, j] is read
 # three times: by the head (that gradient, dh_ext, comes from outside the
@@ -274,9 +289,11 @@ assert diff < 1e-12
 # samples) of input-transposed-times-dG, with the zero states outside the
 # map contributing nothing:
 #
-# $$dU[i,j] = dG[i,j], \qquad
-#   dW_\text{up} = \sum_{n,i,j} h[n,i-1,j]^\top\, dG[n,i,j], \qquad
-#   dW_\text{left} = \sum_{n,i,j} h[n,i,j-1]^\top\, dG[n,i,j].$$
+# $$\begin{aligned}
+#   dU[i,j] &= dG[i,j], \\
+#   dW_\text{up} &= \sum_{n,i,j} h[n,i-1,j]^\top\, dG[n,i,j], \\
+#   dW_\text{left} &= \sum_{n,i,j} h[n,i,j-1]^\top\, dG[n,i,j].
+# \end{aligned}$$
 #
 # The picture: each arrow is a message of the backward sweep, the number in
 # a cell the order in which the sweep visits it. The gold cell is visited
@@ -285,22 +302,24 @@ assert diff < 1e-12
 # %%
 Hm, Wm = 3, 4
 target, senders = (1, 1), ((2, 1), (1, 2))
-fig, ax = plt.subplots(figsize=(7, 4.2))
+fig, ax = plt.subplots(figsize=(7.3, 4.4))
 for n, (i, j) in enumerate((i, j) for i in reversed(range(Hm)) for j in reversed(range(Wm))):
     face = "gold" if (i, j) == target else "khaki" if (i, j) in senders else "whitesmoke"
     ax.add_patch(plt.Rectangle((j - 0.3, i - 0.3), 0.6, 0.6, fc=face, ec="0.3"))
-    ax.text(j, i, f"({i}, {j})\nvisit {n + 1}", ha="center", va="center", fontsize=8)
+    ax.text(j, i, f"({i}, {j})\nvisit {n + 1}", ha="center", va="center", fontsize=9)
     arrow = dict(arrowstyle="-|>", lw=1.5, shrinkA=0, shrinkB=0)
     if i > 0:
-        ax.annotate("", xy=(j, i - 0.7), xytext=(j, i - 0.3), arrowprops=dict(arrow, color="tab:blue"))
+        ax.annotate("", xy=(j, i - 0.7), xytext=(j, i - 0.3), arrowprops=dict(arrow, color=MESSAGE_COLOURS["dh_up"]))
     if j > 0:
-        ax.annotate("", xy=(j - 0.7, i - 0.1), xytext=(j - 0.3, i - 0.1), arrowprops=dict(arrow, color="tab:red"))
-        ax.annotate("", xy=(j - 0.7, i + 0.1), xytext=(j - 0.3, i + 0.1), arrowprops=dict(arrow, color="tab:green"))
-for color, label in (("tab:blue", "dG·W_upᵀ  (to h of the cell above)"),
-                     ("tab:red", "dG·W_leftᵀ  (to h of the cell on the left)"),
-                     ("tab:green", "dc_prev  (to c of the cell on the left)")):
+        ax.annotate("", xy=(j - 0.7, i - 0.1), xytext=(j - 0.3, i - 0.1),
+                    arrowprops=dict(arrow, color=MESSAGE_COLOURS["dh_left"]))
+        ax.annotate("", xy=(j - 0.7, i + 0.1), xytext=(j - 0.3, i + 0.1),
+                    arrowprops=dict(arrow, color=MESSAGE_COLOURS["dc_left"]))
+for color, label in ((MESSAGE_COLOURS["dh_up"], "dh up: dG·W_upᵀ (to h of the cell above)"),
+                     (MESSAGE_COLOURS["dh_left"], "dh left: dG·W_leftᵀ (to h of the cell on the left)"),
+                     (MESSAGE_COLOURS["dc_left"], "dc left: dc_prev (to c of the cell on the left)")):
     ax.plot([], [], color=color, lw=2, label=label)
-ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.02), fontsize=8, frameon=False)
+ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.02), fontsize=9, frameon=False)
 ax.set_xlim(-0.5, Wm - 0.5)
 ax.set_ylim(Hm - 0.5, -0.5)
 ax.set_aspect("equal")
@@ -318,7 +337,7 @@ plt.show()
 # dh_ext (a backward pass never writes into its inputs) and collects the
 # messages to the hidden states; `dc` collects those to the cell states.
 # This is what `diagonal_lstm_backward` computes; the package's raster
-# schedule is the same loop run for D scans at once, and the wavefront
+# schedule is the same loop run for n_d scans at once, and the wavefront
 # schedule does the same sums one anti-diagonal at a time.
 
 # %%
@@ -364,7 +383,7 @@ def raster_scan_backward(dh_ext, h, cells, W_up, W_left):
 # %% [markdown]
 # **Check 1: the loop against the package**, both schedules, on a
 # non-square map with random weights and a random upstream gradient. The
-# package runs D scans at once, so the single scan gets a leading axis of
+# package runs n_d scans at once, so the single scan gets a leading axis of
 # length 1:
 
 # %%
@@ -423,19 +442,64 @@ assert all(r.passed for r in results)
 # %% [markdown]
 # ## Try this
 #
-# Each needs a line or two changed in the cells above, then a re-run
-# (answers: `docs/answers.md`, section "Notebook 2").
+# Each needs a line or two changed in the cells above, then a re-run. Each
+# answer is folded under its question (and on the answers page,
+# `docs/answers.md`, section "Notebook 2"): try first.
 #
-# 1. In `raster_scan_backward`, delete the line `dc[:, i, j - 1] += dc_prev`
-#    and run the two checks again. Which gradients fail, and which cells of
-#    `dU` are still right?
-# 2. Visit the cells in the forward order instead (`range(H)` and
-#    `range(W)` without `reversed`). Why does the check fail, although every
-#    line of the loop is unchanged?
-# 3. Change `dh = dh_ext.copy()` to `dh = dh_ext` and call
-#    `raster_scan_backward` twice on the same arguments. What happens to the
-#    second answer, and to `dh_ext`?
-
+# **1. Dropping the cell-state message.** In `raster_scan_backward`, delete the line `dc[:, i, j - 1] += dc_prev`
+# and run the two checks again. Which gradients fail, and which cells of
+# `dU` are still right?
+#
+# <details>
+# <summary>Show the answer</summary>
+#
+# Check 1 fails at once: `dU`,
+# `dW_up` and `dW_left` differ from the package's by about 0.5, for both
+# schedules. With its assertion commented out, the reverse-scan check and the
+# finite-difference check fail too, for `U`, `W_up` and `W_left` alike (relative
+# errors near 1). Only the last column of
+# `dU` is still right. Those cells have no cell to their right, so they never
+# receive a cell-state message, and their hidden-state messages come from the
+# cell below, which is in the last column too. Every other cell's dc_tot
+# misses its carried term (notebook 1, step 2), and its wrong dG then travels,
+# through the messages, to every cell above it and to its left.
+#
+# </details>
+#
+# **2. Visiting the cells in forward order.** Visit the cells in the forward order instead (`range(H)` and
+# `range(W)` without `reversed`). Why does the check fail, although every
+# line of the loop is unchanged?
+#
+# <details>
+# <summary>Show the answer</summary>
+#
+# Each line of the loop is right,
+# but the order breaks the one rule the derivation put on it: a cell may run
+# its backward only after its two readers, the cell below and the cell to the
+# right, have sent their messages. In forward order a cell runs first, with
+# dh = dh_ext alone and dc = 0, and the messages it sends go to cells that
+# have already finished: they are lost. The only cell whose `dU` is still
+# right is the last one, (H − 1, W − 1), which has no reader inside the scan.
+#
+# </details>
+#
+# **3. Writing into the caller's array.** Change `dh = dh_ext.copy()` to `dh = dh_ext` and call
+# `raster_scan_backward` twice on the same arguments. What happens to the
+# second answer, and to `dh_ext`?
+#
+# <details>
+# <summary>Show the answer</summary>
+#
+# The first call computes the right
+# gradients, but its `+=` lines add the messages into `dh_ext` itself. Check 1
+# then fails at once: the package, called next with the same `dh_ext`, now
+# sees a different upstream gradient; so does the finite-difference check,
+# which uses `dh_ext` as `dout`. A second call of the loop starts from the
+# polluted array and returns a different answer. That is why a backward pass
+# never mutates its inputs and can be called twice with the same result
+# (docs/backward.md §5, "The raster schedule": `dh_acc` starts as a copy).
+#
+# </details>
 
 # %% [markdown]
 # ## The receptive field, from real gradients
@@ -508,14 +572,16 @@ def draw_outline(ax, region, color="cyan"):
 
 
 def show(ax, img, title, outline=None):
+    """log₁₀ of a gradient map on one colour scale for every panel (white: exactly 0); returns the image."""
     with np.errstate(divide="ignore"):
-        ax.imshow(np.ma.masked_equal(np.log10(img), -np.inf), cmap="magma")
+        image = ax.imshow(np.ma.masked_equal(np.log10(img), -np.inf), cmap="magma", vmin=-12, vmax=0)
     if outline is not None:
         draw_outline(ax, outline)
     ax.plot(j0, i0, "c+", ms=10, mew=2)
     ax.set_title(title, fontsize=9)
     ax.set_xticks([])
     ax.set_yticks([])
+    return image
 
 
 params3 = random_params(3, seed=2)
@@ -530,25 +596,30 @@ assert np.array_equal(F_both[0] != 0, rule_fwd | rule_bwd)
 assert not F_both[1].any()  # the other sample of the batch is never touched
 print("k = 3: the non-zero gradients are exactly the docs/model.md §4 region, for each direction and for both")
 
-fig, axes = plt.subplots(1, 4, figsize=(14, 3))
+fig, axes = plt.subplots(2, 2, figsize=(7.1, 6.0), layout="constrained")
+axes = axes.ravel()
 show(axes[0], F_fwd[0], "fwd scan only (head.w[K:] = 0)", rule_fwd)
 show(axes[1], F_bwd[0], "bwd scan only (head.w[:K] = 0)", rule_bwd)
-show(axes[2], F_both[0], "the layer: both directions", rule_fwd | rule_bwd)
-region_colors = ListedColormap(["white", "lightskyblue", "lightgreen", "plum"])
+image = show(axes[2], F_both[0], "the layer: both directions", rule_fwd | rule_bwd)
+fig.colorbar(image, ax=list(axes), shrink=0.6, label="log₁₀ Σ_c |∂A[0, 3, 6]/∂X|")
+region_colors = ListedColormap(["white", "#aec7e8", "#ff9896", "#c5b0d5"])   # fwd, bwd, both
 axes[3].imshow(rule_fwd.astype(int) + 2 * rule_bwd.astype(int), cmap=region_colors, vmin=0, vmax=3)
 axes[3].plot(j0, i0, "k+", ms=10, mew=2)
-axes[3].set_title("docs/model.md §4 rule (k = 3): blue fwd, green bwd, violet both", fontsize=9)
+axes[3].set_title("model.md §4 (k = 3): blue fwd,\nred bwd, violet both", fontsize=9)
 axes[3].set_xticks([])
 axes[3].set_yticks([])
-plt.tight_layout()
 plt.show()
 
 # %% [markdown]
 # Colour is log₁₀ of the gradient magnitude, the cyan line the region of docs/model.md §4,
 # the cross the target cell (i, j) = (3, 6). The magnitudes fall off with
-# distance from the target (every step through a forget gate in (0, 1)
-# shrinks the carried gradient), but never reach exactly zero inside the
-# region, and are exactly zero outside it.
+# distance from the target, because every step of a path scales the gradient
+# by factors that are mostly below 1: a step along a row passes either the
+# forget gate f of the cell-state carry, or o ⊙ (1 − tanh² c) and W_left of
+# the hidden state; a step down a column passes o ⊙ (1 − tanh² c) and W_up,
+# and no forget gate at all (the cell state is carried along rows only).
+# They never reach exactly zero inside the region, and are exactly zero
+# outside it.
 #
 # Three more cases of the same rule:
 #
@@ -574,11 +645,11 @@ print("ablation: the field is exactly the", k, "×", k, "window; dW_up and dW_le
 F_soft = field(params3, normalize="softmax")
 assert (F_soft[0] != 0).all() and not F_soft[1].any()
 
-fig, axes = plt.subplots(1, 3, figsize=(10.5, 3))
+fig, axes = plt.subplots(1, 3, figsize=(7.3, 2.9))
 show(axes[0], F_k1[0], "k = 1, both directions", rule1_fwd | rule1_bwd)
 show(axes[1], F_ind[0], "recurrent=False (k = 3)", window)
-show(axes[2], F_soft[0], "normalize='softmax' (k = 3)")
-plt.tight_layout()
+image = show(axes[2], F_soft[0], "normalize='softmax'")
+fig.colorbar(image, ax=axes, shrink=0.8, label="log₁₀ Σ_c |∂A/∂X|")
 plt.show()
 
 # %% [markdown]

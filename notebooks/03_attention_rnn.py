@@ -16,6 +16,13 @@
 # %% [markdown]
 # # 3. The AttentionRNN layer: masks on a toy input, and what the query changes
 #
+# > * **You will learn** what the whole layer computes, how sigmoid and softmax
+# > masks differ, what the query changes, how a short fit makes the query
+# > select what the mask highlights, and what the recurrence buys over a k×k
+# > window.
+# > * **You need** notebooks 01 and 02; docs/model.md §3 beside you.
+# > * **About 40 minutes.** Next: notebook 04.
+#
 # The layer turns a feature map X (N, H, W, C) and, optionally, a query
 # q (N, Q) into an attention mask A (N, H, W). In order (docs/model.md §3):
 #
@@ -49,8 +56,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from attnrnn_np import arnn_backward, arnn_forward, init_arnn_params
+from attnrnn_np.course.figure_style import use_teaching_style
 
 rng = np.random.default_rng(0)
+use_teaching_style()   # figures 7.3 in wide, the width the site shows them; text ≥ 9 pt
 
 # %% [markdown]
 # The whole layer as a block diagram (`attnrnn-np figures` draws it), each
@@ -113,10 +122,10 @@ def rgb(x):
     return np.clip(x, 0.0, 1.0)
 
 
-fig, axes = plt.subplots(2, 4, figsize=(10, 5))
+fig, axes = plt.subplots(2, 4, figsize=(7.3, 4.0))
 for n in range(4):
     axes[0, n].imshow(rgb(X_train[n]))
-    axes[0, n].set_title(f"X[{n}], query: {TYPE_NAMES[q_train[n].argmax()]}", fontsize=9)
+    axes[0, n].set_title(f"X[{n}]\nquery: {TYPE_NAMES[q_train[n].argmax()]}", fontsize=9)
     axes[1, n].imshow(target_train[n], cmap="gray", vmin=0, vmax=1)
     axes[1, n].set_title("target mask", fontsize=9)
 for ax in axes.flat:
@@ -144,14 +153,14 @@ A_soft, _ = arnn_forward(x, params0, qx, normalize="softmax")
 assert ((A_sig > 0) & (A_sig < 1)).all()
 assert abs(A_soft.sum() - 1.0) < 1e-12   # one distribution over the H·W positions
 
-fig, axes = plt.subplots(1, 3, figsize=(9, 3))
+fig, axes = plt.subplots(1, 3, figsize=(7.3, 2.6))
 axes[0].imshow(rgb(x[0]))
 axes[0].set_title(f"X, query: {TYPE_NAMES[qx[0].argmax()]}", fontsize=9)
 im = axes[1].imshow(A_sig[0], cmap="viridis")
-axes[1].set_title("sigmoid mask (untrained)", fontsize=9)
+axes[1].set_title("sigmoid mask\n(untrained)", fontsize=9)
 plt.colorbar(im, ax=axes[1], fraction=0.046)
 im = axes[2].imshow(A_soft[0], cmap="viridis")
-axes[2].set_title("softmax mask (untrained)", fontsize=9)
+axes[2].set_title("softmax mask\n(untrained)", fontsize=9)
 plt.colorbar(im, ax=axes[2], fraction=0.046)
 for ax in axes:
     ax.set_xticks([])
@@ -183,7 +192,7 @@ for name, query in (("red", q_red), ("green", q_green)):
     for normalize in ("sigmoid", "softmax"):
         masks[name, normalize] = arnn_forward(x, params0, query, normalize=normalize)[0][0]
 
-fig, axes = plt.subplots(2, 3, figsize=(9, 6))
+fig, axes = plt.subplots(2, 3, figsize=(7.3, 4.9))
 for row, normalize in enumerate(("sigmoid", "softmax")):
     a_red, a_green = masks["red", normalize], masks["green", normalize]
     change = a_green - a_red
@@ -192,9 +201,10 @@ for row, normalize in enumerate(("sigmoid", "softmax")):
           f" ({100 * relative:.0f}% of the largest mask value)")
     assert relative > 1e-3
     lim = np.abs(change).max()
+    lo, hi = min(a_red.min(), a_green.min()), max(a_red.max(), a_green.max())   # one scale for both queries
     for col, (img, title, cmap, vmin, vmax) in enumerate([
-        (a_red, f"{normalize}, query red", "viridis", None, None),
-        (a_green, f"{normalize}, query green", "viridis", None, None),
+        (a_red, f"{normalize},\nquery red", "viridis", lo, hi),
+        (a_green, f"{normalize},\nquery green", "viridis", lo, hi),
         (change, "green − red", "RdBu_r", -lim, lim),
     ]):
         im = axes[row, col].imshow(img, cmap=cmap, vmin=vmin, vmax=vmax)
@@ -288,7 +298,7 @@ assert hits(A_test, centre_test).mean() >= 0.75
 # layer: the same test map, the three possible queries.
 
 # %%
-fig, axes = plt.subplots(2, 4, figsize=(11, 5.5))
+fig, axes = plt.subplots(2, 4, figsize=(7.3, 4.0))
 for row, n in enumerate((0, 1)):
     axes[row, 0].imshow(rgb(X_test[n]))
     axes[row, 0].set_title(f"test map {n}", fontsize=9)
@@ -296,12 +306,13 @@ for row, n in enumerate((0, 1)):
         A_t, _ = arnn_forward(X_test[n:n + 1], params, np.eye(T)[[t]])
         peak = np.unravel_index(A_t[0].argmax(), (H, W))
         assert abs(X_test[n, peak[0], peak[1], t] - 1.0) < 0.5   # the peak sits on the blob of type t
-        axes[row, t + 1].imshow(A_t[0], cmap="viridis", vmin=0, vmax=1)
-        axes[row, t + 1].set_title(f"mask, query {TYPE_NAMES[t]}", fontsize=9)
+        image = axes[row, t + 1].imshow(A_t[0], cmap="viridis", vmin=0, vmax=1)
+        axes[row, t + 1].set_title(f"mask, query\n{TYPE_NAMES[t]}", fontsize=9)
 for ax in axes.flat:
     ax.set_xticks([])
     ax.set_yticks([])
 plt.tight_layout()
+fig.colorbar(image, ax=axes, shrink=0.8, label="mask A (one scale, 0 to 1)")
 plt.show()
 
 # %% [markdown]
@@ -319,11 +330,14 @@ plt.show()
 # cells to its left: a ray cast from the marker to the right edge.
 #
 # By docs/model.md §4, with `recurrent=False` the mask value A[i, j] is a
-# function of the 3×3 window of X around (i, j), and nothing else. A cell two
-# or more columns away from its row's marker sees an all-zero window (the
-# zero padding at the border looks the same as the zero background), whether
-# it lies left of the marker (target 0) or right of it (target 1). The
-# ablation must give all those cells one and the same value. So its loss can
+# function of the 3×3 window of X around (i, j), and nothing else. For a cell
+# two or more columns away from its row's marker, the middle row of that
+# window is all zero (the zero padding at the border looks the same as the
+# zero background). Its top and bottom rows may hold the markers of the rows
+# above and below, but those are placed independently of this row's marker
+# and say nothing about which side of it the cell lies on. So one and the
+# same window occurs for cells left of their marker (target 0) and right of
+# it (target 1), and the ablation must give both the same value. So its loss can
 # never drop below a floor we can compute from the data alone: group the
 # training cells by the content of their 3×3 window; a function of the window
 # can at best predict each group's mean target, and the floor is the squared
@@ -399,25 +413,26 @@ assert loss_rec < 0.1 * floor                    # the recurrent layer goes far 
 assert fits[True][3] < 0.1 * fits[False][3]      # and so on maps it has not seen
 
 # %%
-fig = plt.figure(figsize=(12, 4.2))
-ax = fig.add_subplot(1, 3, 1)
+fig = plt.figure(figsize=(7.15, 5.4), layout="constrained")
+top, bottom = fig.subfigures(2, 1, height_ratios=[1, 1.5])
+ax = top.subplots()
 ax.plot(fits[True][1], label="recurrent")
 ax.plot(fits[False][1], label="recurrent=False")
 ax.axhline(floor, color="0.5", ls="--", label=f"floor of any {k_ray}×{k_ray}-window model")
 ax.set_yscale("log")
 ax.set_xlabel("gradient-descent step")
 ax.set_ylabel("training loss")
-ax.legend(fontsize=8)
+ax.legend(fontsize=9)
 panels = [(X_ray_test[..., 0], "X (markers)"), (target_ray_test, "target"),
           (fits[True][2], "recurrent"), (fits[False][2], "recurrent=False")]
+axes = bottom.subplots(2, len(panels))
 for row, n in enumerate((0, 1)):
     for col, (img, title) in enumerate(panels):
-        ax = fig.add_subplot(2, 6, 6 * row + 3 + col)
-        ax.imshow(img[n], cmap="viridis", vmin=0, vmax=1)
-        ax.set_title(f"{title}, test map {n}", fontsize=8)
-        ax.set_xticks([])
-        ax.set_yticks([])
-plt.tight_layout()
+        image = axes[row, col].imshow(img[n], cmap="viridis", vmin=0, vmax=1)
+        axes[row, col].set_title(f"{title},\ntest map {n}", fontsize=9)
+        axes[row, col].set_xticks([])
+        axes[row, col].set_yticks([])
+bottom.colorbar(image, ax=axes, shrink=0.8, label="value (0 to 1)")
 plt.show()
 
 # %% [markdown]
@@ -434,20 +449,69 @@ plt.show()
 # %% [markdown]
 # ## Try this
 #
-# Each needs a line or two changed in the cells above, then a re-run
-# (answers: `docs/answers.md`, section "Notebook 3").
+# Each needs a line or two changed in the cells above, then a re-run. Each
+# answer is folded under its question (and on the answers page,
+# `docs/answers.md`, section "Notebook 3"): try first.
 #
-# 1. In the cell "Masks from an untrained layer", add 3 to the head's bias:
-#    pass `dict(params0, **{"head.b": params0["head.b"] + 3.0})` instead of
-#    `params0` to both `arnn_forward` calls. Which of the two masks changes,
-#    and why does the other not move at all?
-# 2. Give both layers of the ray task a wider window: set `k_ray = 5`. How
-#    far do the floor and the ablation's loss come down? How large would k
-#    have to be for the ablation to solve the task?
-# 3. Cast the ray to the **left** instead: in `make_rays`, make the target
-#    `columns <= marker`. Does the recurrent layer still fit it, and which of
-#    its two scans can carry the information now?
-
+# **1. Shifting every logit by 3.** In the cell "Masks from an untrained layer", add 3 to the head's bias:
+# pass `dict(params0, **{"head.b": params0["head.b"] + 3.0})` instead of
+# `params0` to both `arnn_forward` calls. Which of the two masks changes,
+# and why does the other not move at all?
+#
+# <details>
+# <summary>Show the answer</summary>
+#
+# The sigmoid mask changes: every value
+# moves from between 0.51 and 0.63 to σ(S + 3), between 0.95 and 0.97. The softmax mask does not move at
+# all (to round-off):
+#
+# $$\frac{e^{S[i,j]+3}}{\sum_{i',j'} e^{S[i',j']+3}} = \frac{e^{S[i,j]}}{\sum_{i',j'} e^{S[i',j']}}.$$
+#
+# A constant added to every logit of a sample cancels in the spatial softmax
+# (docs/model.md §3.5), so under the softmax `head.b` has no effect and its
+# gradient is 0. The same argument is why a query added only to the logits
+# would be invisible to a softmax mask, and why the query enters inside the
+# gates instead (docs/model.md §3.1).
+#
+# </details>
+#
+# **2. A wider window, `k_ray = 5`.** Give both layers of the ray task a wider window: set `k_ray = 5`. How
+# far do the floor and the ablation's loss come down? How large would k
+# have to be for the ablation to solve the task?
+#
+# <details>
+# <summary>Show the answer</summary>
+#
+# The floor falls from 10.26 to 5.29: a
+# 5×5 window reaches two columns to each side, so cells within two columns of
+# their marker can now be told apart. After the same 150 steps the ablation's
+# training loss is 7.28 (test 8.48), above its new floor and still far from 0;
+# the recurrent layer reaches 0.018 (test 0.020). For the ablation to see the
+# marker from every cell of a row, its window would have to reach W − 1 = 9
+# columns to each side: p ≥ 9, k ≥ 19, a 19×19 kernel on a 6×10 map, and it
+# would fail again on a wider map. The recurrent layer does it with a 3×3
+# kernel, because its field is a whole quadrant (docs/model.md §4).
+#
+# </details>
+#
+# **3. A ray to the left.** Cast the ray to the **left** instead: in `make_rays`, make the target
+# `columns <= marker`. Does the recurrent layer still fit it, and which of
+# its two scans can carry the information now?
+#
+# <details>
+# <summary>Show the answer</summary>
+#
+# The recurrent layer fits it as well (training
+# loss 0.018, test 0.021) and the ablation stays on its floor (10.66, floor
+# 10.26). The information now comes from the right, and only the
+# inverse-raster scan (`bwd`) can carry it: by docs/model.md §4 its field at
+# (i, j) is everything with a ≥ i − p and b ≥ j − p, which holds the whole row
+# to the right of (i, j), while the raster scan sees no more than p columns to
+# the right. A layer with a single direction would solve one of the two ray
+# tasks and fail the other; the two directions together let every mask value
+# depend on cells on both sides.
+#
+# </details>
 
 # %% [markdown]
 # ## Take-aways

@@ -16,13 +16,22 @@
 # %% [markdown]
 # # 4. The multi-scale (block-wise) AttentionRNN: scales, combiner, cost
 #
+# > * **You will learn** what each scale of the multi-scale layer sees, how
+# > the combiner weighs the scales at each position, which inputs reach an
+# > output at a coarse scale, and what the scales cost in sequential steps.
+# > * **You need** notebook 03; docs/model.md §5 beside you.
+# > * **About 25 minutes.** Next: notebook 05.
+#
 # One sweep of the single-scale layer takes H + W − 1 sequential steps. The
 # multi-scale layer (docs/model.md §5) runs one ARNN per scale γ on X max-pooled by γ
 # (H/γ + W/γ − 1 steps each), upsamples each scale's logits back to H×W by
 # repetition, and mixes them with a per-position softmax over scales whose
 # weights β are read from X itself:
 #
-#     S = Σ_s β_s · Up_{γ_s},    β = softmax_s(X · comb.V + comb.c),    A = σ(S)
+# $$S = \textstyle\sum_s \beta_s\,\mathrm{Up}_{\gamma_s}, \qquad
+#   \beta = \operatorname{softmax}_s\big(X V + b_{\mathrm{comb}}\big), \qquad A = \sigma(S)$$
+#
+# with V = `comb.V` and b_comb = `comb.c` (docs/model.md §1's symbols).
 #
 # This notebook looks at an **untrained** layer (random parameters): the point
 # is the structure each scale imposes, not a learned mask. It shows
@@ -43,8 +52,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from attnrnn_np import init_multiscale_params, multiscale_arnn_backward, multiscale_arnn_forward
+from attnrnn_np.course.figure_style import use_teaching_style
 from attnrnn_np.multiscale import sequential_steps
 from attnrnn_np.nonlinear import sigmoid
+
+use_teaching_style()   # figures 7.3 in wide, the width the site shows them; text ≥ 9 pt
 
 # %% [markdown]
 # ## A feature map with some structure
@@ -67,10 +79,10 @@ params = init_multiscale_params(C, K, scales, kernel_size=3, seed=3)
 A, cache = multiscale_arnn_forward(X, params, scales=scales)
 print("parameters:", len(params), "arrays;", "A", A.shape, f"in [{A.min():.3f}, {A.max():.3f}]")
 
-fig, axes = plt.subplots(1, C, figsize=(9, 3))
-for c, ax in enumerate(axes):
-    ax.imshow(X[0, :, :, c], cmap="gray")
-    ax.set_title(f"X channel {c}")
+fig, axes = plt.subplots(1, C, figsize=(7.3, 2.6))
+for m, ax in enumerate(axes):
+    ax.imshow(X[0, :, :, m], cmap="gray")
+    ax.set_title(f"X channel {m}")
     ax.axis("off")
 plt.show()
 
@@ -85,38 +97,46 @@ plt.show()
 Up = cache.comb.Up[0]                                   # (H, W, n_s)
 panels = [sigmoid(Up[:, :, s]) for s in range(len(scales))] + [A[0]]
 lo, hi = min(m.min() for m in panels), max(m.max() for m in panels)  # untrained: values near 0.5
-fig, axes = plt.subplots(1, len(scales) + 1, figsize=(3.2 * (len(scales) + 1), 3.2))
-for s, g in enumerate(scales):
+fig, axes = plt.subplots(1, len(scales) + 1, figsize=(7.3, 2.4))
+for s, gamma in enumerate(scales):
     im = axes[s].imshow(panels[s], cmap="viridis", vmin=lo, vmax=hi)
-    axes[s].set_title(f"scale γ={g}: σ(Up_γ)\n{H // g}×{W // g} cells")
+    axes[s].set_title(f"γ={gamma}: σ(Up_γ),\n{H // gamma}×{W // gamma} cells")
 im = axes[-1].imshow(A[0], cmap="viridis", vmin=lo, vmax=hi)
-axes[-1].set_title("combined mask A")
+axes[-1].set_title("combined\nmask A")
 for ax in axes:
     ax.axis("off")
-fig.colorbar(im, ax=axes, shrink=0.8)
+fig.colorbar(im, ax=axes, shrink=0.8, label="mask value")
 plt.show()
 
 # %% [markdown]
 # ## The combiner's weights β
 #
-# β[i, j, s] is a softmax over scales of X[i, j, :] · comb.V[:, s] + comb.c[s]:
+# β[i, j, s] is a softmax over scales of X[i, j, :] · V[:, s] + b_comb[s]:
 # it changes with content, here most visibly on the blobs and the bar. The
 # last panel shows which scale carries the most weight at each position.
 
 # %%
 beta = cache.comb.beta[0]                               # (H, W, n_s)
-fig, axes = plt.subplots(1, len(scales) + 1, figsize=(3.2 * (len(scales) + 1), 3.2))
-for s, g in enumerate(scales):
+fig, axes = plt.subplots(1, len(scales) + 1, figsize=(7.3, 2.4))
+for s, gamma in enumerate(scales):
     im = axes[s].imshow(beta[:, :, s], cmap="magma", vmin=0, vmax=1)
-    axes[s].set_title(f"β for γ={g}")
-fig.colorbar(im, ax=axes[:len(scales)], shrink=0.8)
-dominant = axes[-1].imshow(beta.argmax(axis=-1), cmap="tab10", vmin=0, vmax=9)
-axes[-1].set_title("argmax_s β (colour = scale index)")
+    axes[s].set_title(f"β for γ={gamma}")
+fig.colorbar(im, ax=axes[:len(scales)], shrink=0.8, label="β")
+from matplotlib.colors import ListedColormap  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+
+scale_colours = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a"][:len(scales)]
+dominant = axes[-1].imshow(beta.argmax(axis=-1), cmap=ListedColormap(scale_colours), vmin=-0.5,
+                           vmax=len(scales) - 0.5)
+axes[-1].set_title("the scale with\nthe largest β")
+axes[-1].legend(handles=[Patch(color=c, label=f"γ={g}") for c, g in zip(scale_colours, scales, strict=True)],
+               loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=len(scales), frameon=False,
+               handlelength=1, columnspacing=0.6)
 for ax in axes:
     ax.axis("off")
 plt.show()
 mean_beta = beta.reshape(-1, len(scales)).mean(axis=0)
-print("mean β per scale:", ", ".join(f"γ={g}: {m:.3f}" for g, m in zip(scales, mean_beta)))
+print("mean β per scale:", ", ".join(f"γ={gamma}: {m:.3f}" for gamma, m in zip(scales, mean_beta)))
 
 # %% [markdown]
 # ## What reaches one output at a coarse scale
@@ -132,25 +152,25 @@ print("mean β per scale:", ", ".join(f"γ={g}: {m:.3f}" for g, m in zip(scales,
 # (`recurrent=False`), whose field is the k×k neighbourhood of pooled cells.
 
 # %%
-g, i, j = 4, 13, 18
-single = {key: v for key, v in params.items() if key.startswith(f"scale{g}.")}
+gamma, i, j = 4, 13, 18
+single = {key: v for key, v in params.items() if key.startswith(f"scale{gamma}.")}
 single["comb.V"], single["comb.c"] = params["comb.V"][:, :1], params["comb.c"][:1]
-fig, axes = plt.subplots(1, 2, figsize=(7, 3.5))
+fig, axes = plt.subplots(1, 2, figsize=(7.3, 3.5))
 for ax, recurrent in zip(axes, (True, False)):
-    A_g, cache_g = multiscale_arnn_forward(X, single, scales=(g,), recurrent=recurrent)
+    A_g, cache_g = multiscale_arnn_forward(X, single, scales=(gamma,), recurrent=recurrent)
     dA = np.zeros_like(A_g)
     dA[0, i, j] = 1.0
     dX, _, _ = multiscale_arnn_backward(dA, cache_g)
     support = (dX[0] != 0).sum(-1)                     # (H, W) channels with a gradient
-    blocks = support.reshape(H // g, g, W // g, g).any(axis=(1, 3))
-    ax.imshow(np.kron(blocks, np.ones((g, g))) + support, cmap="Blues", vmin=0, vmax=C + 1)
+    blocks = support.reshape(H // gamma, gamma, W // gamma, gamma).any(axis=(1, 3))
+    ax.imshow(np.kron(blocks, np.ones((gamma, gamma))) + support, cmap="Blues", vmin=0, vmax=C + 1)
     ax.plot(j, i, "r*", markersize=12)
-    ax.set_xticks(np.arange(-0.5, W, g), minor=True)
-    ax.set_yticks(np.arange(-0.5, H, g), minor=True)
+    ax.set_xticks(np.arange(-0.5, W, gamma), minor=True)
+    ax.set_yticks(np.arange(-0.5, H, gamma), minor=True)
     ax.grid(which="minor", color="0.8", linewidth=0.5)
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.set_title(f"γ={g}, {'recurrent' if recurrent else 'ablation (recurrent=False)'}")
+    ax.set_title(f"γ={gamma}, {'recurrent' if recurrent else 'ablation (recurrent=False)'}")
 plt.show()
 
 # %% [markdown]
@@ -172,7 +192,7 @@ for ss in step_sets:
     cells = []
     for s in sides:
         n_steps = sequential_steps(s, s, ss)
-        assert n_steps == sum(s // g + s // g - 1 for g in ss)
+        assert n_steps == sum(s // gamma + s // gamma - 1 for gamma in ss)
         cells.append(f"{n_steps} ({n_steps / (2 * s - 1):.2f}×)")
     print(f"{str(ss):<14}" + "".join(f"{c:>14}" for c in cells) + f"   {min(ss)}×{min(ss)} blocks")
 assert sequential_steps(32, 32, (4,)) == 15 and sequential_steps(32, 32, (1, 2, 4)) == 109
@@ -186,7 +206,7 @@ ax.set_xscale("log", base=2)
 ax.set_yscale("log")
 ax.set_xlabel("H = W")
 ax.set_ylabel("sequential steps per call")
-ax.legend(fontsize=8)
+ax.legend(fontsize=9)
 plt.tight_layout()
 plt.show()
 
@@ -199,9 +219,11 @@ plt.show()
 #
 # * **Farther in fewer steps.** One step of scale γ moves γ pixels. A signal
 #   from the top-left corner reaches the bottom-right one through
-#   H/γ + W/γ − 1 LSTM cells, so through that many forget gates, each of
-#   which scales the carried state (and the gradient coming back) by a
-#   factor in (0, 1). At γ = 4 that is 15 cells on a 32×32 map instead of 63.
+#   H/γ + W/γ − 1 LSTM cells, and each step scales the gradient coming back
+#   by factors that are mostly below 1: a step along a row passes the forget
+#   gate of the cell-state carry (or o ⊙ (1 − tanh² c) and W_left), a step
+#   down a column passes o ⊙ (1 − tanh² c) and W_up, not a forget gate.
+#   At γ = 4 that is 15 cells on a 32×32 map instead of 63.
 # * **At block resolution.** Scale γ gives one logit per γ×γ block, and only
 #   the max-pool winner of each block and channel passes gradient back; the
 #   combiner β, which reads X at full resolution, chooses per position how
@@ -215,23 +237,24 @@ plt.show()
 
 # %%
 i_out, j_out = H - 1, W - 1
-reach = {}
-fig, axes = plt.subplots(1, len(scales), figsize=(3.4 * len(scales), 3.4))
-for ax, g in zip(axes, scales):
-    single = {key: v for key, v in params.items() if key.startswith(f"scale{g}.")}
+reach, fields = {}, {}
+fig, axes = plt.subplots(1, len(scales), figsize=(7.3, 2.9))
+for ax, gamma in zip(axes, scales):
+    single = {key: v for key, v in params.items() if key.startswith(f"scale{gamma}.")}
     single["comb.V"], single["comb.c"] = params["comb.V"][:, :1], params["comb.c"][:1]
-    A_g, cache_g = multiscale_arnn_forward(X, single, scales=(g,))
+    A_g, cache_g = multiscale_arnn_forward(X, single, scales=(gamma,))
     dA = np.zeros_like(A_g)
     dA[0, i_out, j_out] = 1.0
     dX, _, _ = multiscale_arnn_backward(dA, cache_g)
     field = np.abs(dX[0]).sum(-1)                                  # (H, W)
-    reach[g] = field[:4, :4].sum()
+    reach[gamma] = field[:4, :4].sum()
+    fields[gamma] = field
     with np.errstate(divide="ignore"):
         im = ax.imshow(np.ma.masked_equal(np.log10(field), -np.inf), cmap="magma", vmin=-16, vmax=0)
     ax.plot(j_out, i_out, "c*", ms=10)
     ax.add_patch(plt.Rectangle((-0.5, -0.5), 4, 4, fill=False, ec="cyan"))
-    ax.set_title(f"γ={g}: {H // g + W // g - 1} cells corner to corner\n"
-                 f"top-left block: {reach[g]:.1e}", fontsize=9)
+    ax.set_title(f"γ={gamma}: {H // gamma + W // gamma - 1} cells\ncorner to corner;\n"
+                 f"top-left block {reach[gamma]:.1e}", fontsize=9)
     ax.set_xticks([])
     ax.set_yticks([])
 fig.colorbar(im, ax=axes, shrink=0.8, label="log₁₀ Σ_c |∂A[31, 31]/∂X|")
@@ -293,19 +316,65 @@ plt.show()
 # %% [markdown]
 # ## Try this
 #
-# Each needs a line or two changed in the cells above, then a re-run
-# (answers: `docs/answers.md`, section "Notebook 4").
+# Each needs a line or two changed in the cells above, then a re-run. Each
+# answer is folded under its question (and on the answers page,
+# `docs/answers.md`, section "Notebook 4"): try first.
 #
-# 1. Ask for the steps of a 30×30 map with scales (1, 4):
-#    `sequential_steps(30, 30, (1, 4))`. What happens, and why?
-# 2. In the reach cell, set each direction's forget-gate bias to 4 instead
-#    of 1, right after `single` is built:
-#    `for d in ("fwd", "bwd"): single[f"scale{g}.{d}.b"] = single[f"scale{g}.{d}.b"] + np.r_[np.zeros(K), 3 * np.ones(K), np.zeros(2 * K)]`.
-#    How do the numbers of the top-left block change at each scale? Does
-#    γ = 1 catch up with γ = 4?
-# 3. In the same cell, pass `recurrent=False` to `multiscale_arnn_forward`.
-#    Which part of the map still reaches A[31, 31], at each scale? (The
-#    assertion under the figure now fails: why?)
+# **1. A scale that does not divide the map.** Ask for the steps of a 30×30 map with scales (1, 4):
+# `sequential_steps(30, 30, (1, 4))`. What happens, and why?
+#
+# <details>
+# <summary>Show the answer</summary>
+#
+# `sequential_steps(30, 30, (1, 4))`
+# raises `ValueError: scale 4 does not divide the map: X has shape
+# (1, 30, 30, 1) (H=30, W=30); every scale must divide both H and W`.
+# Max-pooling by γ turns each γ×γ block into one cell, and the layer does not
+# pad or crop (docs/model.md §5). On a 30×30 map scales such as (1, 2), (1, 3)
+# or (1, 5) work: `sequential_steps(30, 30, (1, 3))` = 59 + 19 = 78.
+#
+# </details>
+#
+# **2. Forget-gate biases of 4.** In the reach cell, set each direction's forget-gate bias to 4 instead
+# of 1, right after `single` is built:
+# `for d in ("fwd", "bwd"): single[f"scale{g}.{d}.b"] = single[f"scale{g}.{d}.b"] + np.r_[np.zeros(K), 3 * np.ones(K), np.zeros(2 * K)]`.
+# How do the numbers of the top-left block change at each scale? Does
+# γ = 1 catch up with γ = 4?
+#
+# <details>
+# <summary>Show the answer</summary>
+#
+# The gradient from the top-left block
+# changes to 4.9·10⁻¹³ at γ = 1 (from 1.7·10⁻¹¹: smaller), 2.6·10⁻⁷ at γ = 2
+# (from 3.3·10⁻⁸) and 2.8·10⁻⁶ at γ = 4 (from 2.2·10⁻⁶). γ = 1 does not catch
+# up; the ratio between γ = 4 and γ = 1 grows to about 6·10⁶. The forget gate
+# carries the cell state only along a row: c_prev comes from the cell on the
+# left. The path from the top-left corner to the bottom-right one must also
+# go down the map, and every step down passes through h = o ⊙ tanh(c) and
+# W_up into the gates of the next row, not through a forget gate. Larger
+# forget biases let c grow along the rows, tanh(c) saturates, and the factor
+# 1 − tanh²(c) of each step down shrinks. Fewer cells on the path, which is
+# what a coarse scale gives, shortens both kinds of steps at once.
+#
+# </details>
+#
+# **3. The ablation at every scale.** In the same cell, pass `recurrent=False` to `multiscale_arnn_forward`.
+# Which part of the map still reaches A[31, 31], at each scale? (The
+# assertion under the figure now fails: why?)
+#
+# <details>
+# <summary>Show the answer</summary>
+#
+# Only cells near the output still reach
+# A[31, 31]: at γ = 1 rows and columns 30–31 (the 3×3 window, clipped by the
+# corner of the map), at γ = 2 rows and columns 28–31 (the 3×3 neighbourhood
+# of pooled cells, clipped: 2×2 blocks of 2×2 pixels), at γ = 4 rows and
+# columns 24–31 (2×2 blocks of 4×4 pixels, of which only the max-pool winners
+# carry gradient). Without the recurrence a coarse scale still reaches γ times
+# farther, but only locally. The top-left block gets exactly 0 at every scale,
+# so the assertion `reach[4] > 100 * reach[1]` compares 0 with 0 and fails.
+#
+# </details>
 
 # %% [markdown]
 # ## Take-aways
@@ -316,8 +385,8 @@ plt.show()
 #   single-scale layer's H + W − 1 (concurrent scales would cost the finest
 #   scale's steps).
 # * What coarse scales buy is reach: one step crosses γ pixels, so far cells
-#   are linked through fewer LSTM cells and fewer forget gates, and their
-#   gradients are orders of magnitude larger.
+#   are linked through fewer LSTM cells, each of which shrinks the gradient,
+#   and their gradients are orders of magnitude larger.
 # * The price is resolution: a scale's logit is constant on γ×γ blocks, and
 #   only the max-pool winners pass gradient. The combiner β reads X at full
 #   resolution and mixes the scales position by position.
