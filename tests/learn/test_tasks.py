@@ -14,7 +14,7 @@ import pytest
 
 pytest.importorskip("sklearn")
 
-from attnrnn_np.learn import tasks  # noqa: E402
+from attnrnn_np.learn import digits, tasks  # noqa: E402
 from attnrnn_np.learn.tasks import (PALETTE, TASKS, TaskConfig, digit_pools, draw_scene, generate,  # noqa: E402
                               load_backgrounds, load_task, resize_bilinear)
 from strategies import host  # noqa: E402
@@ -185,7 +185,7 @@ def test_train_and_test_images_use_disjoint_handwriting(task, sets):
     assert set(test.ravel()) <= set(pools["test"].index)
     assert not set(train.ravel()) & set(test.ravel())
     # The recorded instance is the digit drawn: its class matches.
-    labels = tasks._load_digits()[1]
+    labels = digits._load_digits()[1]
     np.testing.assert_array_equal(labels[train], sets[task, "train"].classes)
 
 
@@ -208,7 +208,7 @@ def test_missing_photo_source_falls_back_with_a_warning(monkeypatch):
 
     monkeypatch.setattr(sklearn.datasets, "load_sample_images", broken)
     with pytest.warns(UserWarning, match="falling back to matplotlib:grace_hopper.jpg"):
-        photos = tasks._photographs()
+        photos = digits._photographs()
     assert [name for name, _ in photos] == ["matplotlib:grace_hopper.jpg"]
 
 
@@ -359,6 +359,6 @@ def test_ink_box_holds_every_nonzero_pixel_and_is_tight():
         img = np.zeros((9, 7))
         t, l = rng.integers(0, 5), rng.integers(0, 4)
         img[t:t + rng.integers(1, 5), l:l + rng.integers(1, 4)] = rng.random() + 0.1
-        top, left, bottom, right = tasks._ink_box(img)
+        top, left, bottom, right = digits.ink_box(img)
         rows, cols = np.nonzero(img)
         assert (top, left, bottom, right) == (rows.min(), cols.min(), rows.max() + 1, cols.max() + 1)
