@@ -63,6 +63,9 @@ from .digits import (
 
 __all__ = [
     "TASKS",
+    "TASK_SPECS",
+    "QUERY_TASKS",
+    "TaskSpec",
     "N_CLASSES",
     "PALETTE",
     "PALETTE_NAMES",
@@ -86,7 +89,27 @@ __all__ = [
     "resolve_cache_dir",
 ]
 
-TASKS = ("mref", "mdist", "mbg")
+class TaskSpec(NamedTuple):
+    """What a task asks of a model."""
+
+    kind: str        # "answer": the queried digit's colour; "classify": the digit's class; "edit": recolour
+    query_dim: int   # Q, size of the query (0: none)
+    n_classes: int   # M, labels to choose from (0: the output is an image)
+
+
+TASK_SPECS = {
+    "mref": TaskSpec("answer", N_CLASSES, len(PALETTE)),
+    "mdist": TaskSpec("answer", N_CLASSES, len(PALETTE)),
+    "mbg": TaskSpec("answer", N_CLASSES, len(PALETTE)),
+    "clutter": TaskSpec("classify", 0, N_CLASSES),
+    "recolour": TaskSpec("edit", N_CLASSES + len(PALETTE), 0),
+}
+TASKS = tuple(TASK_SPECS)
+QUERY_TASKS = ("mref", "mdist", "mbg")   # the query-answering tasks of PAN
+_CLUTTERED = ("mdist", "clutter")        # tasks that scatter digit fragments
+# Fields whose default depends on the task (None in TaskConfig means "this task's default").
+_DEFAULTS = {"n_digits": 3, "min_gap": 1, "n_fragments": 6}
+_TASK_DEFAULTS = {"clutter": {"n_digits": 1, "n_fragments": 8}, "recolour": {"min_gap": 2}}
 FORMAT_VERSION = 1  # bump whenever a change to the generator changes the data it makes
 
 _LAYOUT_TRIES = 20         # layouts tried for one draw of digit sizes before the sizes are redrawn
@@ -103,23 +126,26 @@ class TaskConfig:
 
     Parameters
     ----------
-    task : "mref", "mdist" or "mbg"
+    task : one of :data:`TASKS`
     canvas : int
         Side of the square RGB canvas, in pixels.
-    n_digits : int
+    n_digits : int or None
         D, digits per image: distinct classes and distinct colours, so at
-        most 5 (the palette's size).
+        most 5 (the palette's size). None: 3, or 1 for ``clutter`` (which
+        needs exactly 1).
     scale_min, scale_max : float
         Each 8×8 digit is upscaled by s ~ U[scale_min, scale_max] to a side of
         round(8·s) pixels.
-    min_gap : int
+    min_gap : int or None
         Smallest distance in pixels between two digits' ink boxes (0 lets
-        boxes touch, never overlap).
-    n_fragments : int
-        MDIST only: fragments of clutter tried per image (a fragment that
-        finds no free place is skipped).
+        boxes touch, never overlap). None: 1, or 2 for ``recolour`` (so that
+        no 2×2 block of pixels holds ink of two digits).
+    n_fragments : int or None
+        MDIST and clutter only: fragments of clutter tried per image (a
+        fragment that finds no free place is skipped). None: 6, or 8 for
+        ``clutter``.
     fragment_min, fragment_max : int
-        MDIST only: side range of the square fragments.
+        MDIST and clutter only: side range of the square fragments.
     test_fraction : float
         Share of each class's digit instances (and of each photograph's
         columns) held out for the test split.
@@ -130,11 +156,11 @@ class TaskConfig:
 
     task: str = "mref"
     canvas: int = 32
-    n_digits: int = 3
+    n_digits: int | None = None
     scale_min: float = 1.5
     scale_max: float = 2.0
-    min_gap: int = 1
-    n_fragments: int = 6
+    min_gap: int | None = None
+    n_fragments: int | None = None
     fragment_min: int = 4
     fragment_max: int = 7
     test_fraction: float = 0.2
@@ -143,6 +169,11 @@ class TaskConfig:
     def __post_init__(self):
         if self.task not in TASKS:
             raise ValueError(f"unknown task {self.task!r}; expected one of {', '.join(TASKS)}")
+        for name, value in {**_DEFAULTS, **_TASK_DEFAULTS.get(self.task, {})}.items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, value)
+        if self.task == "clutter" and self.n_digits != 1:
+            raise ValueError(f"the clutter task shows exactly one digit, got n_digits={self.n_digits}")
         for name in ("canvas", "n_digits", "min_gap", "n_fragments", "fragment_min", "fragment_max",
                      "split_seed"):
             value = getattr(self, name)
@@ -182,11 +213,11 @@ class TaskConfig:
     def key(self):
         """The parameters that shape this task's images, as a JSON-ready dict.
 
-        Fragment parameters count only for MDIST, so changing them leaves the
-        MREF and MBG caches valid.
+        Fragment parameters count only for MDIST and clutter, so changing
+        them leaves the other tasks' caches valid.
         """
         key = asdict(self)
-        if self.task != "mdist":
+        if self.task not in _CLUTTERED:
             for name in ("n_fragments", "fragment_min", "fragment_max"):
                 del key[name]
         return {name: (int(v) if isinstance(v, np.integer) else v) for name, v in key.items()}
@@ -205,6 +236,7 @@ class Scene(NamedTuple):
     boxes: np.ndarray      # (D, 4) int64 ink boxes (top, left, bottom, right), bottom/right exclusive
     instances: np.ndarray  # (D,) int64 row of each digit in load_digits()
     target: int            # which of the D digits the query names
+    new_color: int = -1    # recolour: the palette index the queried digit is to take (else -1)
 
 
 
@@ -247,7 +279,7 @@ def draw_scene(rng, config: TaskConfig, glyphs: Glyphs, backgrounds=()):
                          f"{C}×{C} canvas in {_SIZE_DRAWS * _LAYOUT_TRIES} attempts; use a larger canvas, "
                          f"fewer digits or smaller scales")
     image = photo_crop(rng, C, backgrounds) if config.task == "mbg" else np.zeros((C, C, 3))
-    if config.task == "mdist":
+    if config.task in _CLUTTERED:
         scatter_fragments(rng, image, config, glyphs, boxes)
     alphas = np.zeros((D, C, C))
     for d, (digit, (top, left, bottom, right)) in enumerate(zip(digits, boxes, strict=True)):
@@ -255,7 +287,16 @@ def draw_scene(rng, config: TaskConfig, glyphs: Glyphs, backgrounds=()):
         composite(image, digit, PALETTE[colors[d]], top, left)
     return Scene(image, alphas, classes.astype(np.int64), colors.astype(np.int64),
                  np.array(boxes, dtype=np.int64), glyphs.pool.index[picks].astype(np.int64),
-                 int(rng.integers(D)))
+                 *_target_and_edit(rng, config, colors))
+
+
+def _target_and_edit(rng, config, colors):
+    """The queried digit and, for recolour, its new colour: uniform among the palette's other colours."""
+    target = int(rng.integers(len(colors)))
+    if config.task != "recolour":
+        return target, -1
+    others = [c for c in range(len(PALETTE)) if c != colors[target]]
+    return target, int(others[int(rng.integers(len(others)))])
 
 
 
@@ -265,9 +306,11 @@ class Batch(NamedTuple):
     """Model inputs and targets on one backend."""
 
     X: object    # (N, H, W, 3) float in [0, 1]
-    q: object    # (N, 10) one-hot query class
-    y: object    # (N,) int64 colour index of the queried digit (the label)
+    q: object    # (N, Q) the query: one-hot class (Q = 10), none for clutter, class ‖ new colour for recolour
+    y: object    # (N,) int64 label: the queried digit's colour, the digit's class (clutter), the new colour
     box: object  # (N, 4) int64 ink box of the queried digit (top, left, bottom, right), exclusive ends
+    ink: object = None     # (N, H, W) bool pixels of the queried digit's ink, when asked for (black canvases)
+    target: object = None  # recolour: (N, H, W, 3) float, the canvas with only the queried digit recoloured
 
 
 @dataclass(frozen=True)
@@ -283,7 +326,11 @@ class TaskSplit:
     boxes : int64 (N, D, 4)
         Per digit: ink box (top, left, bottom, right), bottom/right exclusive.
     target : int64 (N,)
-        Which digit the query names.
+        Which digit the query names (0 for clutter's one digit).
+    new_colors : int64 (N,) or None
+        Recolour only: the palette index the queried digit is to take.
+    task : str
+        The task the split belongs to (decides the label and the query).
     """
 
     images: np.ndarray
@@ -292,6 +339,8 @@ class TaskSplit:
     boxes: np.ndarray
     instances: np.ndarray
     target: np.ndarray
+    new_colors: np.ndarray | None = None
+    task: str = "mref"
 
     def __len__(self):
         return len(self.target)
@@ -303,7 +352,11 @@ class TaskSplit:
 
     @property
     def labels(self):
-        """(N,) int64 colour index of the queried digit."""
+        """(N,) int64 label: the queried digit's colour index, its class (clutter), the new colour (recolour)."""
+        if self.task == "clutter":
+            return self.queries
+        if self.task == "recolour":
+            return self.new_colors
         return self.colors[np.arange(len(self)), self.target]
 
     @property
@@ -311,26 +364,79 @@ class TaskSplit:
         """(N, 4) int64 box of the queried digit."""
         return self.boxes[np.arange(len(self)), self.target]
 
-    def batch(self, index=None, *, xp=None, dtype="float32"):
+    def query_ink(self, index=None):
+        """(n, H, W) bool: the pixels of the queried digit's ink (all samples when ``index`` is None).
+
+        On a black canvas the queried digit's ink is exactly the non-zero
+        pixels inside its ink box: digits keep ``min_gap`` pixels apart and
+        clutter stays outside every digit box. MBG's photographs break that,
+        so MBG has no ink mask.
+        """
+        if self.task == "mbg":
+            raise ValueError("MBG draws digits on photographs: the ink of a digit is not recoverable from the image")
+        idx = np.arange(len(self)) if index is None else np.asarray(index)
+        images, box = self.images[idx], self.query_boxes[idx]
+        P = images.shape[1]
+        rows, cols = np.arange(P)[None, :, None], np.arange(P)[None, None, :]
+        inside = ((rows >= box[:, 0, None, None]) & (rows < box[:, 2, None, None])
+                  & (cols >= box[:, 1, None, None]) & (cols < box[:, 3, None, None]))
+        return inside & (images.max(axis=3) > 0)
+
+    def edit_targets(self, index=None):
+        """Recolour: uint8 (n, H, W, 3), each canvas with only the queried digit recoloured, exact.
+
+        A digit's pixel of intensity α in a palette colour c ∈ {0, 1}³ holds
+        round(255·α) in the channels where c is 1 and 0 elsewhere, so the same
+        pixel in the new colour c′ holds that value where c′ is 1: the target
+        is the image composited with c′ instead of c, to the last bit.
+        """
+        if self.task != "recolour":
+            raise ValueError(f"only the recolour task has edit targets, not {self.task!r}")
+        idx = np.arange(len(self)) if index is None else np.asarray(index)
+        images = self.images[idx]
+        ink = self.query_ink(idx)
+        value = images.max(axis=3)                                                   # (n, H, W)
+        new = PALETTE[self.new_colors[idx]].astype(np.uint8)                         # (n, 3)
+        out = images.copy()
+        out[ink] = (value[..., None] * new[:, None, None, :])[ink]
+        return out
+
+    def batch(self, index=None, *, xp=None, dtype="float32", ink=False):
         """The samples at ``index`` (all when None) as model inputs on backend ``xp``.
 
         Returns
         -------
-        Batch with X (n, H, W, 3) = images / 255 and the one-hot query q (n, 10)
-        in ``dtype``; the label y (n,) and box (n, 4) as int64.
+        Batch with X (n, H, W, 3) = images / 255 and the query q in ``dtype``
+        (one-hot class (n, 10); None for clutter; for recolour the one-hot
+        class followed by the one-hot new colour, (n, 15)); the label y (n,)
+        and box (n, 4) as int64; the ink mask (n, H, W) when ``ink`` (always
+        for recolour) and, for recolour, the target canvas (n, H, W, 3).
         """
         xp = resolve_xp(xp)
         idx = np.arange(len(self)) if index is None else np.asarray(index)
-        X = self.images[idx].astype(dtype) / np.asarray(255, dtype=dtype)
-        q = np.eye(N_CLASSES, dtype=dtype)[self.queries[idx]]
-        return Batch(xp.asarray(X), xp.asarray(q), xp.asarray(self.labels[idx]),
-                     xp.asarray(self.query_boxes[idx]))
+        scale = np.asarray(255, dtype=dtype)
+        X = self.images[idx].astype(dtype) / scale
+        q = target = None
+        if self.task in QUERY_TASKS or self.task == "recolour":
+            q = np.eye(N_CLASSES, dtype=dtype)[self.queries[idx]]
+        if self.task == "recolour":
+            q = np.concatenate([q, np.eye(len(PALETTE), dtype=dtype)[self.new_colors[idx]]], axis=1)
+            target = xp.asarray(self.edit_targets(idx).astype(dtype) / scale)
+            ink = True
+        mask = xp.asarray(self.query_ink(idx)) if ink else None
+        return Batch(xp.asarray(X), None if q is None else xp.asarray(q), xp.asarray(self.labels[idx]),
+                     xp.asarray(self.query_boxes[idx]), mask, target)
 
     def _arrays(self, prefix):
-        return {f"{prefix}_{name}": getattr(self, name) for name in _SPLIT_FIELDS}
+        return {f"{prefix}_{name}": getattr(self, name) for name in _split_fields(self.task)}
 
 
 _SPLIT_FIELDS = ("images", "classes", "colors", "boxes", "instances", "target")
+
+
+def _split_fields(task):
+    """The arrays a split of ``task`` stores."""
+    return _SPLIT_FIELDS + (("new_colors",) if task == "recolour" else ())
 
 
 @dataclass(frozen=True)
@@ -380,12 +486,16 @@ def generate(config: TaskConfig, n, *, split="train", seed=0):
         "instances": np.zeros((n, D), dtype=np.int64),
         "target": np.zeros(n, dtype=np.int64),
     }
+    new_colors = np.zeros(n, dtype=np.int64)
     for i in range(n):
         s = draw_scene(rng, config, glyphs, backgrounds)
         out["images"][i] = np.rint(s.image * 255.0)
         out["classes"][i], out["colors"][i] = s.classes, s.colors
         out["boxes"][i], out["instances"][i], out["target"][i] = s.boxes, s.instances, s.target
-    return TaskSplit(**out)
+        new_colors[i] = s.new_color
+    if config.task == "recolour":
+        out["new_colors"] = new_colors
+    return TaskSplit(**out, task=config.task)
 
 
 # --------------------------------------------------------------------------- cache
@@ -403,7 +513,7 @@ def load_task(task="mref", *, n_train=20000, n_test=2000, seed=0, cache_dir=None
 
     Parameters
     ----------
-    task : "mref", "mdist" or "mbg"
+    task : one of :data:`TASKS`
     n_train, n_test : int
         Images per split.
     seed : int
@@ -430,10 +540,11 @@ def load_task(task="mref", *, n_train=20000, n_test=2000, seed=0, cache_dir=None
     backgrounds = tuple(background_names(load_backgrounds(config.test_fraction))) if task == "mbg" else ()
     key = _cache_key(config, n_train, n_test, seed, backgrounds)
     path = cache_path(cache_dir, key) if cache_dir is not None else None
-    names = [f"{split}_{name}" for split in ("train", "test") for name in _SPLIT_FIELDS]
+    fields = _split_fields(task)
+    names = [f"{split}_{name}" for split in ("train", "test") for name in fields]
     stored = read_cache(path, key, names) if path is not None and path.exists() else None
     splits = None if stored is None else tuple(
-        TaskSplit(**{name: stored[f"{split}_{name}"] for name in _SPLIT_FIELDS}) for split in ("train", "test"))
+        TaskSplit(**{name: stored[f"{split}_{name}"] for name in fields}, task=task) for split in ("train", "test"))
     if splits is None:
         splits = (generate(config, n_train, split="train", seed=seed),
                   generate(config, n_test, split="test", seed=seed))
