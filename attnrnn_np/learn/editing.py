@@ -19,13 +19,14 @@ an image::
 The models differ only in the mask:
 
 ``arnn``, ``arnn-ind``
-    The AttentionRNN (``arnn-ind``: its recurrence removed) on F max-pooled
-    by ``pool`` (2: a 16×16 map for a 32×32 canvas), query fused into every
-    gate, **sigmoid** normalisation; the mask is upsampled (nearest) back to
-    P×P. Parameters ``att.<ARNN key>``.
+    The AttentionRNN (``arnn-ind``: its recurrence removed) on the context
+    map G = ReLU(conv3×3(maxpool_γ(F); ctx.W, ctx.b)) (γ = ``pool`` = 2: a
+    16×16 map for a 32×32 canvas, each cell seeing about 8×8 pixels), query
+    fused into every gate, **sigmoid** normalisation; the mask is upsampled
+    (nearest) back to P×P. Parameters ``ctx.*`` and ``att.<ARNN key>``.
 ``local``
     ``sigmoid(ReLU(G · att.W_f + q · att.W_q + att.b) · att.w)`` on the same
-    pooled map G (the classification stack's local attention, sigmoid
+    context map G (the classification stack's local attention, sigmoid
     instead of softmax).
 ``no-mask``
     A ≡ 1: the transform is applied everywhere (a global edit).
@@ -33,7 +34,8 @@ The models differ only in the mask:
     A = the queried digit's true ink (the task's annotation): an upper bound
     on what a mask can give this encoder, transform and decoder.
 
-Parameters are one flat dict ``enc.W (3, 3, 3, C)``, ``enc.b``, ``att.*``,
+Parameters are one flat dict ``enc.W (3, 3, 3, C)``, ``enc.b``, ``ctx.W (3, 3, C, C)``,
+``ctx.b`` and ``att.*`` (learned masks only),
 ``tr.W (1, 1, C + 5, C)``, ``tr.b``, ``dec.W (1, 1, C, 3)``, ``dec.b``;
 :func:`edit_backward` returns gradients with exactly these keys. Every
 backward pass is written out below and checked against finite differences
@@ -124,7 +126,9 @@ class EditCache(NamedTuple):
     enc_relu: object     # ReluCache
     tr_conv: object      # Conv2dCache of the transform
     tr_relu: object      # ReluCache
-    pool: object         # MaxPoolCache of G = maxpool(F) (learned masks), else None
+    pool: object         # MaxPoolCache of maxpool(F) (learned masks), else None
+    ctx_conv: object     # Conv2dCache of the context map's convolution (learned masks), else None
+    ctx_relu: object     # ReluCache of the context map (learned masks), else None
     att: object          # the attention's cache (learned masks), else None
     norm: object         # NormalizeCache of the local attention's sigmoid, else None
     up: object           # UpsampleCache of the mask (learned masks), else None
@@ -202,6 +206,9 @@ def init_editor(config: EditConfig, *, seed=0, dtype="float32", xp=None):
     C, D, Q = config.channels, config.hidden, config.query_dim
     enc = init_conv2d(config.in_channels, C, 3, rng=rng, dtype=dtype, xp=xp)
     params = {"enc.W": enc["W"], "enc.b": enc["b"]}
+    if config.model in _LEARNED_MASKS:
+        ctx = init_conv2d(C, C, 3, rng=rng, dtype=dtype, xp=xp)
+        params["ctx.W"], params["ctx.b"] = ctx["W"], ctx["b"]
     if config.model == "local":
         params["att.W_f"] = he_normal((1, 1, C, D), C + Q, rng=rng, dtype=dtype, xp=xp)
         params["att.W_q"] = he_normal((Q, D), C + Q, rng=rng, dtype=dtype, xp=xp)
@@ -256,13 +263,15 @@ def edit_forward(params, X, q, config: EditConfig, ink=None):
     Fc = xp.concatenate([F, xp.broadcast_to(c[:, None, None, :], (N, H, W, c.shape[1]))], axis=-1)
     V, tr_conv = conv2d_forward(Fc, params["tr.W"], params["tr.b"])
     T, tr_relu = relu_forward(V)                                              # (N, P, P, C)
-    pool = att = norm = up = None
+    pool = ctx_conv = ctx_relu = att = norm = up = None
     if config.model == "no-mask":
         A = xp.ones((N, H, W), dtype=F.dtype)
     elif config.model == "oracle-mask":
         A = xp.asarray(ink).astype(F.dtype)
     else:
-        G, pool = maxpool_forward(F, config.pool)                             # (N, P/γ, P/γ, C)
+        G0, pool = maxpool_forward(F, config.pool)                            # (N, P/γ, P/γ, C)
+        U_ctx, ctx_conv = conv2d_forward(G0, params["ctx.W"], params["ctx.b"])
+        G, ctx_relu = relu_forward(U_ctx)                                     # the context map
         if config.model == "local":
             S, att = local_scores_forward(G, q, params)
             A_small, norm = normalize_forward(S, "sigmoid")
@@ -272,8 +281,8 @@ def edit_forward(params, X, q, config: EditConfig, ink=None):
         A, up = upsample_forward(A_small, config.pool)                        # (N, P, P)
     Fp, blend = blend_forward(A, T, F)
     Y, dec_conv = conv2d_forward(Fp, params["dec.W"], params["dec.b"])
-    return Y, A, EditCache(config, tuple(params), enc_conv, enc_relu, tr_conv, tr_relu, pool, att, norm, up,
-                           blend, dec_conv)
+    return Y, A, EditCache(config, tuple(params), enc_conv, enc_relu, tr_conv, tr_relu, pool, ctx_conv,
+                           ctx_relu, att, norm, up, blend, dec_conv)
 
 
 def edit_backward(dY, cache: EditCache):
@@ -299,7 +308,8 @@ def edit_backward(dY, cache: EditCache):
         else:
             dG, _, g_att = arnn_backward(dA_small, cache.att)
             g.update({_ATT + key: v for key, v in g_att.items()})
-        dF = dF + maxpool_backward(dG, cache.pool)
+        dG0, g["ctx.W"], g["ctx.b"] = conv2d_backward(relu_backward(dG, cache.ctx_relu), cache.ctx_conv)
+        dF = dF + maxpool_backward(dG0, cache.pool)
     dU = relu_backward(dF, cache.enc_relu)
     _, g["enc.W"] = conv_same_backward(dU, cache.enc_conv.conv, need_dX=False)
     g["enc.b"] = dU.sum(axis=(0, 1, 2))
