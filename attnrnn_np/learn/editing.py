@@ -20,10 +20,12 @@ The models differ only in the mask:
 
 ``arnn``, ``arnn-ind``
     The AttentionRNN (``arnn-ind``: its recurrence removed) on the context
-    map G = ReLU(conv3×3(maxpool_γ(F); ctx.W, ctx.b)) (γ = ``pool`` = 2: a
-    16×16 map for a 32×32 canvas, each cell seeing about 8×8 pixels), query
-    fused into every gate, **sigmoid** normalisation; the mask is upsampled
-    (nearest) back to P×P. Parameters ``ctx.*`` and ``att.<ARNN key>``.
+    map G = maxpool_γ(ReLU(conv3×3(maxpool_γ(F); ctx.W, ctx.b))) (γ =
+    ``pool`` = 2: an 8×8 map for a 32×32 canvas, the classification trunk's
+    grid, each cell seeing about 10×10 pixels), query fused into every
+    gate, **sigmoid** normalisation; the mask is upsampled (nearest, by γ²)
+    back to P×P, so it is constant on 4×4 pixel blocks. Parameters
+    ``ctx.*`` and ``att.<ARNN key>``.
 ``local``
     ``sigmoid(ReLU(G · att.W_f + q · att.W_q + att.b) · att.w)`` on the same
     context map G (the classification stack's local attention, sigmoid
@@ -81,8 +83,8 @@ class EditConfig:
     kernel_size : int
         The ARNN's input-to-state kernel k.
     pool : int
-        The learned masks run on F max-pooled by this factor and are
-        upsampled back; it must divide the canvas side.
+        γ: the learned masks run on a context map pooled twice by γ (γ² in
+        all) and are upsampled back; γ² must divide the canvas side.
     query_dim : int
         Q = 10 classes + ``n_colors``.
     n_colors : int
@@ -129,6 +131,7 @@ class EditCache(NamedTuple):
     pool: object         # MaxPoolCache of maxpool(F) (learned masks), else None
     ctx_conv: object     # Conv2dCache of the context map's convolution (learned masks), else None
     ctx_relu: object     # ReluCache of the context map (learned masks), else None
+    ctx_pool: object     # MaxPoolCache of the context map's pooling (learned masks), else None
     att: object          # the attention's cache (learned masks), else None
     norm: object         # NormalizeCache of the local attention's sigmoid, else None
     up: object           # UpsampleCache of the mask (learned masks), else None
@@ -263,7 +266,7 @@ def edit_forward(params, X, q, config: EditConfig, ink=None):
     Fc = xp.concatenate([F, xp.broadcast_to(c[:, None, None, :], (N, H, W, c.shape[1]))], axis=-1)
     V, tr_conv = conv2d_forward(Fc, params["tr.W"], params["tr.b"])
     T, tr_relu = relu_forward(V)                                              # (N, P, P, C)
-    pool = ctx_conv = ctx_relu = att = norm = up = None
+    pool = ctx_conv = ctx_relu = ctx_pool = att = norm = up = None
     if config.model == "no-mask":
         A = xp.ones((N, H, W), dtype=F.dtype)
     elif config.model == "oracle-mask":
@@ -271,18 +274,19 @@ def edit_forward(params, X, q, config: EditConfig, ink=None):
     else:
         G0, pool = maxpool_forward(F, config.pool)                            # (N, P/γ, P/γ, C)
         U_ctx, ctx_conv = conv2d_forward(G0, params["ctx.W"], params["ctx.b"])
-        G, ctx_relu = relu_forward(U_ctx)                                     # the context map
+        H_ctx, ctx_relu = relu_forward(U_ctx)
+        G, ctx_pool = maxpool_forward(H_ctx, config.pool)                     # (N, P/γ², P/γ², C) context map
         if config.model == "local":
             S, att = local_scores_forward(G, q, params)
             A_small, norm = normalize_forward(S, "sigmoid")
         else:
             A_small, att = arnn_forward(G, _att_params(params), q, normalize="sigmoid",
                                         recurrent=config.model == "arnn")
-        A, up = upsample_forward(A_small, config.pool)                        # (N, P, P)
+        A, up = upsample_forward(A_small, config.pool ** 2)                   # (N, P, P)
     Fp, blend = blend_forward(A, T, F)
     Y, dec_conv = conv2d_forward(Fp, params["dec.W"], params["dec.b"])
     return Y, A, EditCache(config, tuple(params), enc_conv, enc_relu, tr_conv, tr_relu, pool, ctx_conv,
-                           ctx_relu, att, norm, up, blend, dec_conv)
+                           ctx_relu, ctx_pool, att, norm, up, blend, dec_conv)
 
 
 def edit_backward(dY, cache: EditCache):
@@ -308,7 +312,8 @@ def edit_backward(dY, cache: EditCache):
         else:
             dG, _, g_att = arnn_backward(dA_small, cache.att)
             g.update({_ATT + key: v for key, v in g_att.items()})
-        dG0, g["ctx.W"], g["ctx.b"] = conv2d_backward(relu_backward(dG, cache.ctx_relu), cache.ctx_conv)
+        dH_ctx = maxpool_backward(dG, cache.ctx_pool)
+        dG0, g["ctx.W"], g["ctx.b"] = conv2d_backward(relu_backward(dH_ctx, cache.ctx_relu), cache.ctx_conv)
         dF = dF + maxpool_backward(dG0, cache.pool)
     dU = relu_backward(dF, cache.enc_relu)
     _, g["enc.W"] = conv_same_backward(dU, cache.enc_conv.conv, need_dX=False)

@@ -109,7 +109,7 @@ QUERY_TASKS = ("mref", "mdist", "mbg")   # the query-answering tasks of PAN
 _CLUTTERED = ("mdist", "clutter")        # tasks that scatter digit fragments
 # Fields whose default depends on the task (None in TaskConfig means "this task's default").
 _DEFAULTS = {"n_digits": 3, "min_gap": 1, "n_fragments": 6}
-_TASK_DEFAULTS = {"clutter": {"n_digits": 1, "n_fragments": 8}, "recolour": {"min_gap": 2}}
+_TASK_DEFAULTS = {"clutter": {"n_digits": 1, "n_fragments": 8}}
 FORMAT_VERSION = 1  # bump whenever a change to the generator changes the data it makes
 
 _LAYOUT_TRIES = 20         # layouts tried for one draw of digit sizes before the sizes are redrawn
@@ -138,8 +138,7 @@ class TaskConfig:
         round(8·s) pixels.
     min_gap : int or None
         Smallest distance in pixels between two digits' ink boxes (0 lets
-        boxes touch, never overlap). None: 1, or 2 for ``recolour`` (so that
-        no 2×2 block of pixels holds ink of two digits).
+        boxes touch, never overlap). None: 1.
     n_fragments : int or None
         MDIST and clutter only: fragments of clutter tried per image (a
         fragment that finds no free place is skipped). None: 6, or 8 for

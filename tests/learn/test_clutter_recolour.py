@@ -35,7 +35,7 @@ def recolour():
 
 def test_task_defaults_and_the_query_tasks_keep_their_keys():
     assert TaskConfig(task="clutter").n_digits == 1 and TaskConfig(task="clutter").n_fragments == 8
-    assert TaskConfig(task="recolour").min_gap == 2 and TaskConfig(task="recolour").n_digits == 3
+    assert TaskConfig(task="recolour").min_gap == 1 and TaskConfig(task="recolour").n_digits == 3
     # The query tasks' cache keys are the ones their files were written with.
     assert TaskConfig(task="mref").key() == {"task": "mref", "canvas": 32, "n_digits": 3, "scale_min": 1.5,
                                              "scale_max": 2.0, "min_gap": 1, "test_fraction": 0.2,
