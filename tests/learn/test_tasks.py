@@ -15,8 +15,9 @@ import pytest
 pytest.importorskip("sklearn")
 
 from attnrnn_np.learn import digits, tasks  # noqa: E402
-from attnrnn_np.learn.tasks import (PALETTE, TASKS, TaskConfig, digit_pools, draw_scene, generate,  # noqa: E402
+from attnrnn_np.learn.tasks import (PALETTE, TaskConfig, digit_pools, draw_scene, generate,  # noqa: E402
                               load_backgrounds, load_task, resize_bilinear)
+from attnrnn_np.learn.tasks import QUERY_TASKS as TASKS  # noqa: E402  (clutter, recolour: test_clutter_recolour.py)
 from strategies import host  # noqa: E402
 
 N = 40
@@ -158,7 +159,8 @@ def test_batch_values_and_shapes(task, sets):
 
 def test_batch_on_the_backend(xp, sets):
     b = sets["mref", "train"].batch(np.arange(4), xp=xp)
-    for a in b:
+    assert b.ink is None and b.target is None   # asked for with ink=True / recolour only
+    for a in (b.X, b.q, b.y, b.box):
         assert type(a) is xp.ndarray
     np.testing.assert_array_equal(host(b.X), sets["mref", "train"].batch(np.arange(4)).X)
 
