@@ -151,7 +151,7 @@ def ink_attention_correctness(A, ink):
 
 
 def mask_iou(A, ink, threshold=0.5):
-    """Mean over samples of |{A > threshold} ∩ ink| / |{A > threshold} ∪ ink| (A and ink both (N, P, P)).
+    """Mean over samples of ``|{A > threshold} ∩ ink| / |{A > threshold} ∪ ink|`` (A and ink both (N, P, P)).
 
     A sample whose union is empty (no ink, nothing selected) counts as 1.
     """
