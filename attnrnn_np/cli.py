@@ -172,7 +172,11 @@ def main(argv=None):
                  **_run_fields(args))
         return 0
     from .learn.experiment import run_experiment
+    from .learn.objectives import models_for
 
+    unused = [m for m in args.models or () if not any(m in models_for(t) for t in args.tasks)]
+    if unused:  # e.g. --tasks clutter --models oracle-mask
+        parser.error(f"--models {' '.join(unused)}: applies to none of --tasks {' '.join(args.tasks)}")
     run_experiment(args.out, steps=args.steps, seed=args.seed, seeds=args.seeds, tasks=tuple(args.tasks),
                    models=None if args.models is None else tuple(args.models), jobs=args.jobs,
                    cache_dir=_cache(args), **_run_fields(args))

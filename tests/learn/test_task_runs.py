@@ -91,3 +91,11 @@ def test_experiment_table_reads_mean_and_spread_per_metric():
             for e in (0.1, 0.2, 0.3)]
     table = experiment_table(runs, tasks=("recolour",))
     assert "| arnn | 0.200 (0.100–0.300) | 0.100 (0.100–0.100) |" in table
+
+
+def test_cli_experiment_refuses_models_of_no_selected_task(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["experiment", "--tasks", "clutter", "--models", "oracle-mask", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and err.count("\n") == 1
+    assert err.startswith("attnrnn-np: error: --models oracle-mask: applies to none of --tasks clutter")
