@@ -50,8 +50,8 @@ def plot_masks(images, rows, queries, labels, boxes, *, axes_size=1.8):
     for n in range(N):
         ax = axes[0, n]
         ax.imshow(images[n], interpolation="nearest")
-        t, l, b, r = boxes[n]
-        ax.add_patch(Rectangle((l - 0.5, t - 0.5), r - l, b - t, fill=False, ec="white", lw=1))
+        top, left, bottom, right = boxes[n]
+        ax.add_patch(Rectangle((left - 0.5, top - 0.5), right - left, bottom - top, fill=False, ec="white", lw=1))
         ax.set_title(f"query {queries[n]}\nanswer {PALETTE_NAMES[labels[n]]}", fontsize=8)
     for row, (name, (A, pred)) in enumerate(rows.items(), start=1):
         over = mask_overlay(A, P)
