@@ -42,6 +42,7 @@ import numpy as np
 
 from attnrnn_np.gradcheck import check_gradients, format_report
 from attnrnn_np.learn.editing import EditConfig, blend_backward, blend_forward, edit_backward, edit_forward, init_editor
+from attnrnn_np.learn.figures import plot_edits
 from attnrnn_np.learn.metrics import edit_error_sums, mask_iou
 from attnrnn_np.learn.objectives import evaluate_split
 from attnrnn_np.learn.tasks import PALETTE_NAMES, TaskConfig, generate
@@ -165,21 +166,8 @@ for m in models:
     Ym, Am, _ = edit_forward(state.params, b.X.astype("float32"), b.q.astype("float32"), config)
     outputs[m] = (np.clip(Ym, 0, 1), Am, evaluate_split(state.params, config, test))
 
-fig, axes = plt.subplots(1 + 2 * len(models), 6, figsize=(10, 2.0 * (1 + 2 * len(models))))
-for n in range(6):
-    axes[0, n].imshow(b.target[n])
-    for r, m in enumerate(models):
-        Ym, Am, _ = outputs[m]
-        axes[1 + 2 * r, n].imshow(Ym[n])
-        axes[2 + 2 * r, n].imshow(Am[n], cmap="magma", vmin=0, vmax=1)
-axes[0, 0].set_ylabel("target")
-for r, m in enumerate(models):
-    axes[1 + 2 * r, 0].set_ylabel(f"{m}\noutput")
-    axes[2 + 2 * r, 0].set_ylabel(f"{m}\nmask")
-for ax in axes.flat:
-    ax.set_xticks([])
-    ax.set_yticks([])
-fig.tight_layout()
+captions = [f"digit {q[:10].argmax()} → {PALETTE_NAMES[q[10:].argmax()]}" for q in np.asarray(b.q)]
+plot_edits(b.X, b.target, {m: outputs[m][:2] for m in models}, captions)
 
 # %% [markdown]
 # ## 5. Inside and outside the digit

@@ -180,3 +180,14 @@ def test_same_seed_same_network_other_seed_other_network():
     a, b, c = (init_editor(config, seed=s) for s in (3, 3, 4))
     assert all(np.array_equal(a[k], b[k]) for k in a)
     assert not all(np.array_equal(a[k], c[k]) for k in a)
+
+
+def test_edit_figure_is_written_as_png(tmp_path):
+    pytest.importorskip("matplotlib")
+    from attnrnn_np.learn.figures import save_edits_png
+
+    config, params, X, q, ink = _problem("local")
+    Y, A, _ = edit_forward(params, X, q, config, ink=ink)
+    path = save_edits_png(tmp_path / "edits.png", X, X, {"local": (Y, A), "oracle-mask": (X, ink)}, ["a", "b"])
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["edits.png"]   # no temporary file left
