@@ -162,7 +162,9 @@ assert oracle.metrics["edit_error"] < untrained["edit_error"]
 # is one model's output, then its mask, on the six images of section 1.
 
 # %%
-data = Path("data/recolour")
+# From notebooks/ (Jupyter, the test suite) or from docs/tutorials/ (the site's build).
+data = next((p for p in (Path("data/recolour"), Path("../../notebooks/data/recolour")) if p.is_dir()), None)
+assert data is not None, "notebooks/data/recolour/ is missing: run the commands above and copy the checkpoints"
 models = ("arnn", "local", "no-mask", "oracle-mask")
 outputs = {}
 for m in models:
