@@ -94,7 +94,10 @@ def _cache(args):
 def _build_parser():
     from .learn.experiment import DEMO_STEPS, EXPERIMENT_SEED, EXPERIMENT_SEEDS, EXPERIMENT_STEPS
     from .learn.models import MODELS
+    from .learn.objectives import models_for
     from .learn.tasks import TASKS
+
+    all_models = tuple(dict.fromkeys(m for t in TASKS for m in models_for(t)))  # the task decides which apply
 
     parser = _Parser(prog="attnrnn-np", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -104,7 +107,8 @@ def _build_parser():
 
     tr = sub.add_parser("train", help="train one model on one task, with checkpoints")
     tr.add_argument("--task", choices=TASKS, default="mref")
-    tr.add_argument("--model", choices=MODELS, default="arnn")
+    tr.add_argument("--model", choices=all_models, default="arnn",
+                    help="recolour: arnn, arnn-ind, local, no-mask, oracle-mask; the other tasks: " + ", ".join(MODELS))
     _add_run_options(tr, steps=2000)
     tr.add_argument("--out", required=True, help="folder for checkpoint.npz and metrics.json")
     tr.add_argument("--resume", default=None, help="checkpoint to continue from (same configuration)")
@@ -123,7 +127,8 @@ def _build_parser():
                                            "write table.md and table.json")
     _add_run_options(ex, steps=EXPERIMENT_STEPS, seed=EXPERIMENT_SEED)
     ex.add_argument("--tasks", nargs="+", choices=TASKS, default=list(TASKS))
-    ex.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
+    ex.add_argument("--models", nargs="+", choices=all_models, default=None,
+                    help="models to train (default: every model that applies to each task)")
     ex.add_argument("--out", required=True)
     ex.add_argument("--seeds", type=_positive_int, default=EXPERIMENT_SEEDS,
                     help=f"seeds per (task, model), counted up from --seed (default {EXPERIMENT_SEEDS})")
@@ -187,16 +192,26 @@ def _main(argv=None):
                  **_run_fields(args))
         return 0
     from .learn.experiment import run_experiment
+    from .learn.objectives import models_for
 
+    unused = [m for m in args.models or () if not any(m in models_for(t) for t in args.tasks)]
+    if unused:  # e.g. --tasks clutter --models oracle-mask
+        parser.error(f"--models {' '.join(unused)}: applies to none of --tasks {' '.join(args.tasks)}")
     run_experiment(args.out, steps=args.steps, seed=args.seed, seeds=args.seeds, tasks=tuple(args.tasks),
-                   models=tuple(args.models), jobs=args.jobs, cache_dir=_cache(args), **_run_fields(args))
+                   models=None if args.models is None else tuple(args.models), jobs=args.jobs,
+                   cache_dir=_cache(args), **_run_fields(args))
     return 0
 
 
 def _train(args):
+    from .learn.objectives import headline
     from .learn.train import CheckpointError, NonFiniteLossError, TrainConfig, blas_threads, train
 
-    config = TrainConfig(task=args.task, model=args.model, steps=args.steps, seed=args.seed, **_run_fields(args))
+    try:
+        config = TrainConfig(task=args.task, model=args.model, steps=args.steps, seed=args.seed, **_run_fields(args))
+    except ValueError as err:  # a model that does not apply to the task, a batch larger than the set
+        print(f"attnrnn-np: error: {err}", file=sys.stderr)
+        return 2
     try:
         with blas_threads(args.threads or None):
             result = train(config, out=args.out, resume=args.resume, checkpoint_every=args.checkpoint_every,
@@ -206,12 +221,11 @@ def _train(args):
         return 1
     except KeyboardInterrupt:
         return 130
-    summary = {"config": json.loads(config.to_json()), "steps": result.state.step, "accuracy": result.accuracy,
-               "attention_correctness": result.attention_correctness, "seconds": result.seconds,
-               "history": result.state.history}
+    summary = {"config": json.loads(config.to_json()), "steps": result.state.step, **result.metrics,
+               "seconds": result.seconds, "history": result.state.history}
     Path(args.out, "metrics.json").write_text(json.dumps(summary, indent=2))
-    print(f"{args.model} on {args.task}: test accuracy {result.accuracy:.4f}, attention correctness "
-          f"{result.attention_correctness:.4f}, {result.seconds:.1f} s; checkpoint {result.checkpoint}")
+    print(f"{args.model} on {args.task}: test {headline(result.metrics)}, {result.seconds:.1f} s; "
+          f"checkpoint {result.checkpoint}")
     return 0
 
 

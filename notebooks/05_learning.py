@@ -37,8 +37,11 @@
 # On the full task (32×32, three digits) every model first sits on a plateau
 # for several hundred steps (see `docs/learning.md`), too long for a
 # notebook; the small version gets past it in about a thousand cheap steps.
-# `attnrnn-np demo --out demo_out` trains the full task to over 90% in about
-# 90 s on 2 cores; the last cell shows that run's masks when its checkpoint is there.
+# `attnrnn-np demo --out demo_out` trains the full task to over 90% in 1.5–6
+# minutes on 2 cores (88 s idle, 366 s loaded: `docs/learning.md` §6); the
+# last cell shows that run's masks when its checkpoint is there. Without a
+# query at all, the same six models classify a digit among clutter
+# (`--task clutter`, `docs/learning.md` §9).
 
 # %%
 import time

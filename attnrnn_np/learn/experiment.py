@@ -14,7 +14,10 @@ code, NumPy build and CPU gives the same table; only the seconds differ
 trajectories in detail).
 
 The experiment runs every (task, model, seed) and reports, for each model
-and task, the mean over seeds and the spread as min–max.
+and task, the mean over seeds and the spread as min–max. The query and
+clutter tasks share one table (accuracy, attention correctness); recolour,
+whose networks and metrics differ, has its own (edit error, preservation
+error, mask IoU, attention correctness).
 """
 
 from __future__ import annotations
@@ -27,7 +30,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import write_text_atomic
+from .editing import EDIT_MODELS
 from .models import MODELS
+from .objectives import METRICS, models_for, task_kind
 from .tasks import TASKS, load_task, resolve_cache_dir
 from .train import TrainConfig, blas_threads, load_checkpoint, model_config, train
 
@@ -60,7 +66,7 @@ def _worker(config_json, out, cache_dir):
                        checkpoint_every=max(250, config.steps // 4))
     return {"task": config.task, "model": config.model, "seed": config.seed, "steps": config.steps,
             "accuracy": result.accuracy, "attention_correctness": result.attention_correctness,
-            "seconds": result.seconds, "history": result.state.history,
+            "metrics": result.metrics, "seconds": result.seconds, "history": result.state.history,
             "checkpoint": str(result.checkpoint)}
 
 
@@ -90,7 +96,7 @@ def _masks_png(path, summaries, configs, *, n=8, cache_dir="default"):
                      cache_dir=resolve_cache_dir(cache_dir))
     b = data.test.batch(np.arange(n), dtype=first.dtype)
     rows = {}
-    for summary, config in zip(summaries, configs):
+    for summary, config in zip(summaries, configs, strict=True):
         state = load_checkpoint(summary["checkpoint"])
         logits, A, _ = model_forward(state.params, b.X, b.q, model_config(config))
         rows[config.model] = (A, logits.argmax(axis=1))
@@ -113,10 +119,10 @@ def run_demo(out, *, steps=DEMO_STEPS, seed=0, lr=3e-3, models=DEMO_MODELS, jobs
         "models": {s["model"]: {"accuracy": s["accuracy"], "attention_correctness": s["attention_correctness"],
                                 "seconds": s["seconds"], "steps": s["steps"], "history": s["history"]}
                    for s in summaries},
-        "config": {m: json.loads(c.to_json()) for m, c in zip(models, configs)},
+        "config": {m: json.loads(c.to_json()) for m, c in zip(models, configs, strict=True)},
         "wall_seconds": wall,
     }
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    write_text_atomic(out / "metrics.json", json.dumps(metrics, indent=2))
     _masks_png(out / "masks.png", summaries, configs, cache_dir=cache_dir)
     log(f"\nMREF, {steps} steps each, seed {seed} (test set of {configs[0].n_test} images):")
     log(f"{'model':<8} {'accuracy':>9} {'attention correctness':>22} {'seconds':>8}")
@@ -133,53 +139,76 @@ def _mean_spread(values):
     return f"{sum(values) / len(values):.3f} ({min(values):.3f}–{max(values):.3f})"
 
 
-def experiment_table(summaries, *, tasks=TASKS, models=MODELS):
-    """The table as Markdown: one row per model, accuracy / attention correctness per task.
+_LABELS = {"accuracy": "accuracy", "attention_correctness": "att. corr.", "edit_error": "edit error",
+           "preservation_error": "preservation error", "mask_iou": "mask IoU"}
 
-    With several seeds a cell is ``mean (min–max)`` over the seeds.
+
+def experiment_table(summaries, *, tasks=TASKS, models=None):
+    """The tables as Markdown: one row per model; per task, each of its metrics.
+
+    The query and clutter tasks share a table (accuracy, attention
+    correctness); recolour has its own. With several seeds a cell is
+    ``mean (min–max)`` over the seeds; a model not run on a task shows "–".
     """
     runs = {}
     for s in summaries:
         runs.setdefault((s["task"], s["model"]), []).append(s)
-    head = "| model | " + " | ".join(f"{t.upper()} accuracy | {t.upper()} att. corr." for t in tasks) + " |"
-    rule = "|---|" + "---:|---:|" * len(tasks)
-    lines = [head, rule]
-    for m in models:
-        cells = []
-        for t in tasks:
-            got = runs.get((t, m))
-            cells += ["–", "–"] if not got else [_mean_spread([s[key] for s in got])
-                                                  for key in ("accuracy", "attention_correctness")]
-        lines.append(f"| {m} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    tables = []
+    for group in ([t for t in tasks if task_kind(t) != "edit"], [t for t in tasks if task_kind(t) == "edit"]):
+        if not group:
+            continue
+        names = METRICS[task_kind(group[0])]
+        rows = [m for m in (EDIT_MODELS if task_kind(group[0]) == "edit" else MODELS)
+                if (models is None or m in models) and any((t, m) in runs for t in group)]
+        head = "| model | " + " | ".join(f"{t.upper()} {_LABELS[k]}" for t in group for k in names) + " |"
+        lines = [head, "|---|" + "---:|" * (len(group) * len(names))]
+        for m in rows:
+            cells = []
+            for t in group:
+                got = runs.get((t, m))
+                cells += ["–"] * len(names) if not got else [
+                    _mean_spread([(s.get("metrics") or s)[k] for s in got]) for k in names]
+            lines.append(f"| {m} | " + " | ".join(cells) + " |")
+        tables.append("\n".join(lines) + "\n")
+    return "\n".join(tables)
 
 
 def run_experiment(out, *, steps=EXPERIMENT_STEPS, seed=EXPERIMENT_SEED, seeds=EXPERIMENT_SEEDS, tasks=TASKS,
-                   models=MODELS, jobs=2, cache_dir="default", log=print, **overrides):
+                   models=None, jobs=2, cache_dir="default", log=print, **overrides):
     """Every model on every task with seeds ``seed, ..., seed + seeds − 1``; write ``table.md`` and ``table.json``.
 
-    The runs go ``jobs`` at a time, one process each with one BLAS thread
-    (:func:`run_many`). Returns the runs' summaries.
+    ``models`` None trains every model that applies to each task
+    (:func:`attnrnn_np.learn.objectives.models_for`); a list trains those of
+    its models that apply. The runs go ``jobs`` at a time, one process each
+    with one BLAS thread (:func:`run_many`). Returns the runs' summaries.
     """
     if int(seeds) < 1:
         raise ValueError(f"seeds must be >= 1, got {seeds}")
+    if not tasks:
+        raise ValueError("no task to run")
+    if models is not None:
+        unused = [m for m in models if not any(m in models_for(t) for t in tasks)]
+        if unused:
+            raise ValueError(f"models {unused} apply to none of the tasks {list(tasks)}")
     out = Path(out)
     seed_list = [seed + i for i in range(int(seeds))]
     configs = [TrainConfig(task=t, model=m, steps=steps, seed=s, **overrides)
-               for s in seed_list for t in tasks for m in models]
+               for s in seed_list for t in tasks for m in models_for(t) if models is None or m in models]
     t0 = time.perf_counter()
     summaries = run_many(configs, out, jobs=jobs, cache_dir=cache_dir)
     wall = time.perf_counter() - t0
     table = experiment_table(summaries, tasks=tasks, models=models)
     config = json.loads(configs[0].to_json())
     del config["task"], config["model"], config["seed"]
-    (out / "table.json").write_text(json.dumps({"config": config, "seeds": seed_list, "jobs": jobs,
+    write_text_atomic(out / "table.json", json.dumps({"config": config, "seeds": seed_list, "jobs": jobs,
                                                 "wall_seconds": wall, "runs": summaries}, indent=2))
     seed_text = f"seed {seed}" if len(seed_list) == 1 else \
         f"seeds {seed_list[0]}–{seed_list[-1]}; each cell is the mean (min–max) over the {len(seed_list)} seeds"
-    (out / "table.md").write_text(
-        f"Test accuracy and attention correctness after {steps} steps ({seed_text}), "
-        f"{configs[0].n_train} training / {configs[0].n_test} test images per task.\n\n" + table)
+    write_text_atomic(
+        out / "table.md",
+        f"Test metrics after {steps} steps ({seed_text}), "
+        f"{configs[0].n_train} training / {configs[0].n_test} test images per task, wall time {wall:.0f} s "
+        f"with {jobs} jobs.\n\n" + table)
     log(table)
     log(f"wall time {wall:.1f} s with {jobs} jobs; wrote {out / 'table.md'} and {out / 'table.json'}")
     return summaries

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..atomic import write_atomic
 from ..backend import to_numpy
 from .tasks import PALETTE_NAMES
 
-__all__ = ["mask_overlay", "plot_masks", "save_masks_png"]
+__all__ = ["mask_overlay", "plot_masks", "save_masks_png", "plot_edits", "save_edits_png"]
 
 
 def mask_overlay(A, canvas):
@@ -50,8 +51,8 @@ def plot_masks(images, rows, queries, labels, boxes, *, axes_size=1.8):
     for n in range(N):
         ax = axes[0, n]
         ax.imshow(images[n], interpolation="nearest")
-        t, l, b, r = boxes[n]
-        ax.add_patch(Rectangle((l - 0.5, t - 0.5), r - l, b - t, fill=False, ec="white", lw=1))
+        top, left, bottom, right = boxes[n]
+        ax.add_patch(Rectangle((left - 0.5, top - 0.5), right - left, bottom - top, fill=False, ec="white", lw=1))
         ax.set_title(f"query {queries[n]}\nanswer {PALETTE_NAMES[labels[n]]}", fontsize=8)
     for row, (name, (A, pred)) in enumerate(rows.items(), start=1):
         over = mask_overlay(A, P)
@@ -75,5 +76,55 @@ def save_masks_png(path, images, rows, queries, labels, boxes):
 
     fig = plot_masks(images, rows, queries, labels, boxes)
     FigureCanvasAgg(fig)
-    fig.savefig(path, format="png")
+    write_atomic(path, lambda f: fig.savefig(f, format="png"))
+    return path
+
+
+def plot_edits(images, targets, rows, captions=None, *, axes_size=1.6):
+    """A figure of image edits: input and target, then each model's output and mask, one column per image.
+
+    Parameters
+    ----------
+    images, targets : arrays (N, P, P, 3) in [0, 1]
+    rows : dict name -> (Y (N, P, P, 3), A (N, P, P))
+        Each model's output (clipped to [0, 1] for display) and mask in [0, 1].
+    captions : list of str or None
+        One title per column (e.g. the query).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from matplotlib.figure import Figure
+
+    images, targets = to_numpy(images), to_numpy(targets)
+    N = images.shape[0]
+    n_rows = 2 + 2 * len(rows)
+    fig = Figure(figsize=(axes_size * N + 0.6, axes_size * n_rows + 0.3), dpi=100)
+    axes = fig.subplots(n_rows, N, squeeze=False)
+    for n in range(N):
+        axes[0, n].imshow(images[n], interpolation="nearest")
+        axes[1, n].imshow(targets[n], interpolation="nearest")
+        if captions is not None:
+            axes[0, n].set_title(captions[n], fontsize=8)
+        for r, (Y, A) in enumerate(rows.values()):
+            axes[2 + 2 * r, n].imshow(np.clip(to_numpy(Y)[n], 0, 1), interpolation="nearest")
+            axes[3 + 2 * r, n].imshow(to_numpy(A)[n], cmap="magma", vmin=0, vmax=1, interpolation="nearest")
+    labels = ["input", "target"] + [f"{name}\n{kind}" for name in rows for kind in ("output", "mask")]
+    for ax, label in zip(axes[:, 0], labels, strict=True):
+        ax.set_ylabel(label, fontsize=8)
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout()
+    return fig
+
+
+def save_edits_png(path, images, targets, rows, captions=None):
+    """Write :func:`plot_edits`'s figure to ``path`` as PNG (Agg canvas, no display needed)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = plot_edits(images, targets, rows, captions)
+    FigureCanvasAgg(fig)
+    write_atomic(path, lambda f: fig.savefig(f, format="png"))
     return path

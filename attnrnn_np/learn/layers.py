@@ -209,9 +209,9 @@ def linear_backward(dy, cache: LinearCache):
         dx = dy · Wᵀ        dW = xᵀ · dy        db = Σ_rows dy
     """
     x, W = cache.x, cache.W
-    I, O = W.shape
-    x2 = x.reshape(-1, I)     # (R, I)
-    dy2 = dy.reshape(-1, O)   # (R, O)
+    n_in, n_out = W.shape
+    x2 = x.reshape(-1, n_in)     # (R, I)
+    dy2 = dy.reshape(-1, n_out)  # (R, O)
     return dy @ W.T, x2.T @ dy2, dy2.sum(axis=0)
 
 
@@ -349,8 +349,8 @@ def init_linear(in_features, out_features, *, rng=0, dtype="float64", xp=None):
     -------
     dict with ``"W"`` (I, O) drawn from N(0, 2/I) and ``"b"`` (O,) zeros.
     """
-    I, O = int(in_features), int(out_features)
-    if I < 1 or O < 1:
-        raise ValueError(f"feature counts must be >= 1, got in {I}, out {O}")
-    W = he_normal((I, O), I, rng=rng, dtype=dtype, xp=xp)
-    return {"W": W, "b": resolve_xp(xp).zeros(O, dtype=check_dtype_name(dtype))}
+    n_in, n_out = int(in_features), int(out_features)
+    if n_in < 1 or n_out < 1:
+        raise ValueError(f"feature counts must be >= 1, got in {n_in}, out {n_out}")
+    W = he_normal((n_in, n_out), n_in, rng=rng, dtype=dtype, xp=xp)
+    return {"W": W, "b": resolve_xp(xp).zeros(n_out, dtype=check_dtype_name(dtype))}

@@ -26,6 +26,14 @@ features computed from its pixels (the trunk's receptive field is larger
 than a cell). A uniform mask scores the share of cells the box touches
 (0.234 on the MREF test set, 8×8), the baseline to read any number against.
 
+Tasks without a query and with a black canvas (``clutter``, ``recolour``)
+measure attention against the digit's **ink** instead of its box: a cell
+counts as inside when its pixel block holds at least one ink pixel
+(:func:`ink_cells`). The recolour task adds the errors of an edit
+(:func:`edit_error_sums`: mean absolute error inside the queried digit's
+ink and outside it) and the mask's intersection over union with the ink
+(:func:`mask_iou`).
+
 Inputs may live on NumPy or CuPy; results are Python floats (host).
 """
 
@@ -33,7 +41,8 @@ from __future__ import annotations
 
 from ..backend import array_module, to_numpy
 
-__all__ = ["accuracy", "box_cells", "attention_correctness", "attention_inside_mass"]
+__all__ = ["accuracy", "box_cells", "attention_correctness", "attention_inside_mass", "ink_cells",
+           "ink_attention_correctness", "mask_iou", "edit_error_sums"]
 
 
 def accuracy(logits, labels):
@@ -110,3 +119,71 @@ def attention_correctness(A, box, canvas):
     if A.shape[0] == 0:
         raise ValueError("the attention correctness of an empty set is undefined (N = 0)")
     return float(to_numpy(attention_inside_mass(A, box, canvas).mean()))
+
+
+def ink_cells(ink, grid):
+    """Which cells of an attention grid hold ink: (N, P, P) bool -> (N, h, w) bool (any pixel of the block)."""
+    N, Ph, Pw = ink.shape
+    h, w = grid
+    if Ph % h or Pw % w:
+        raise ValueError(f"the attention grid {h}×{w} must divide the canvas {Ph}×{Pw}")
+    return ink.reshape(N, h, Ph // h, w, Pw // w).any(axis=(2, 4))
+
+
+def ink_attention_correctness(A, ink):
+    """Mean over samples of the share of the attention mass on cells holding the digit's ink.
+
+    Parameters
+    ----------
+    A : array (N, h, w)
+        Non-negative mask (renormalised per sample); h, w divide the canvas.
+    ink : bool array (N, P, P)
+
+    Returns
+    -------
+    float in [0, 1]
+    """
+    xp = array_module(A)
+    if A.shape[0] == 0:
+        raise ValueError("the attention correctness of an empty set is undefined (N = 0)")
+    cells = ink_cells(xp.asarray(ink), A.shape[1:])
+    return float(to_numpy(((A * cells).sum(axis=(1, 2)) / A.sum(axis=(1, 2))).mean()))
+
+
+def mask_iou(A, ink, threshold=0.5):
+    """Mean over samples of ``|{A > threshold} ∩ ink| / |{A > threshold} ∪ ink|`` (A and ink both (N, P, P)).
+
+    A sample whose union is empty (no ink, nothing selected) counts as 1.
+    """
+    xp = array_module(A)
+    if A.shape != ink.shape:
+        raise ValueError(f"mask {A.shape} and ink {ink.shape} differ in shape")
+    sel, ink = A > threshold, xp.asarray(ink, dtype=bool)
+    inter = (sel & ink).sum(axis=(1, 2))
+    union = (sel | ink).sum(axis=(1, 2))
+    return float(to_numpy(xp.where(union > 0, inter / xp.maximum(union, 1), 1.0).mean()))
+
+
+def edit_error_sums(Y, Z, ink):
+    """Absolute errors of an edit, summed inside and outside the queried digit's ink.
+
+    Parameters
+    ----------
+    Y, Z : arrays (N, P, P, 3)
+        Output and target images.
+    ink : bool array (N, P, P)
+
+    Returns
+    -------
+    (sum inside, entries inside, sum outside, entries outside) as Python
+    numbers; the edit error is sum / entries inside (a mean absolute error
+    per channel value, in intensity units of [0, 1]), the preservation
+    error the same outside. Sums let batches be pooled exactly.
+    """
+    xp = array_module(Y, Z)
+    err = xp.abs(Y - Z).sum(axis=-1)                                         # (N, P, P)
+    inside = xp.asarray(ink, dtype=bool)
+    channels = Y.shape[-1]
+    n_in = int(to_numpy(inside.sum()))
+    return (float(to_numpy((err * inside).sum())), n_in * channels,
+            float(to_numpy((err * ~inside).sum())), (inside.size - n_in) * channels)

@@ -56,17 +56,26 @@ exactly these keys.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 from ..arnn import init_arnn_params, trusted_arnn_backward, trusted_arnn_forward
 from ..backend import array_module, host_rng
+from ..conv import conv_same_backward, conv_same_forward
 from ..mask import weighted_pool_backward, weighted_pool_forward
 from ..multiscale import init_multiscale_params, trusted_multiscale_arnn_backward, trusted_multiscale_arnn_forward
-from ..conv import conv_same_backward, conv_same_forward
-from .layers import (conv2d_backward, conv2d_forward, he_normal, init_conv2d, init_linear, linear_backward,
-                 linear_forward, relu_backward, relu_forward)
 from ..normalize import normalize_backward, normalize_forward
 from ..validate import check_float_arrays, resolve_xp
+from .layers import (
+    conv2d_backward,
+    conv2d_forward,
+    he_normal,
+    init_conv2d,
+    init_linear,
+    linear_backward,
+    linear_forward,
+    relu_backward,
+    relu_forward,
+)
 
 __all__ = ["MODELS", "ModelConfig", "ModelCache", "init_model", "model_forward", "model_backward",
            "attention_kind"]
@@ -140,9 +149,9 @@ class ModelCache(NamedTuple):
 
 class _BlockCache(NamedTuple):
     conv: object         # ConvCache of the convolution (attnrnn_np.conv)
-    winner: object       # (N, H/2, W/2, F) int8, row-major index a·2 + b of each window's first maximum
-    M: object            # (N, H/2, W/2, F) window maxima of the pre-activation
-    u_shape: tuple       # (N, H, W, F)
+    winner: object       # (N, H/2, W/2, C_out) int8, row-major index a·2 + b of each window's first maximum
+    peak: object         # (N, H/2, W/2, C_out) window maxima of the pre-activation
+    u_shape: tuple       # (N, H, W, C_out)
 
 
 class _LocalCache(NamedTuple):
@@ -180,28 +189,13 @@ def init_model(config: ModelConfig, *, seed=0, dtype="float32", xp=None):
     xp = resolve_xp(xp)
     rng = host_rng(seed)
     params = {}
-    C = config.in_channels
-    for n, F in enumerate(config.trunk, start=1):
-        layer = init_conv2d(C, F, 3, rng=rng, dtype=dtype, xp=xp)
+    c_in = config.in_channels
+    for n, c_out in enumerate(config.trunk, start=1):
+        layer = init_conv2d(c_in, c_out, 3, rng=rng, dtype=dtype, xp=xp)
         params[f"conv{n}.W"], params[f"conv{n}.b"] = layer["W"], layer["b"]
-        C = F
-    kind, D, Q = attention_kind(config.model), config.hidden, config.query_dim
-    if kind == "local":
-        k = 3 if config.model == "local-ctx" else 1
-        params["att.W_f"] = he_normal((k, k, C, D), k * k * C + Q, rng=rng, dtype=dtype, xp=xp)
-        if Q:
-            params["att.W_q"] = he_normal((Q, D), k * k * C + Q, rng=rng, dtype=dtype, xp=xp)
-        params["att.b"] = xp.zeros(D, dtype=dtype)
-        params["att.w"] = xp.asarray(rng.normal(0.0, D ** -0.5, D), dtype=dtype)
-    elif kind == "arnn":
-        sub = init_arnn_params(C, D, query_dim=Q, kernel_size=config.kernel_size,
-                               seed=int(rng.integers(2 ** 31)), dtype=dtype, xp=xp)
-        params.update({_ATT + key: v for key, v in sub.items()})
-    elif kind == "arnn-ms":
-        sub = init_multiscale_params(C, D, config.scales, query_dim=Q, kernel_size=config.kernel_size,
-                                     seed=int(rng.integers(2 ** 31)), dtype=dtype, xp=xp)
-        params.update({_ATT + key: v for key, v in sub.items()})
-    head = init_linear(C, config.n_classes, rng=rng, dtype=dtype, xp=xp)
+        c_in = c_out
+    params.update(_ATTENTIONS[config.model].init(config, c_in, rng, dtype, xp))
+    head = init_linear(c_in, config.n_classes, rng=rng, dtype=dtype, xp=xp)
     params["cls.W"], params["cls.b"] = head["W"], head["b"]
     return params
 
@@ -220,19 +214,19 @@ def _block_forward(X, W, b):
     same element the unfused max-pool picks among the positive values)
     receives it. tests/test_models.py checks both against the unfused layers.
 
-    Returns P (N, H/2, W/2, F) and a _BlockCache.
+    Returns P (N, H/2, W/2, C_out) and a _BlockCache.
     """
     xp = array_module(X, W)
-    U, conv_cache = conv_same_forward(X, W)                 # (N, H, W, F)
+    U, conv_cache = conv_same_forward(X, W)                 # (N, H, W, C_out)
     U += b
-    M = U[:, 0::2, 0::2, :].copy()                          # (N, H/2, W/2, F)
-    winner = xp.zeros(M.shape, dtype=xp.int8)
+    peak = U[:, 0::2, 0::2, :].copy()                       # (N, H/2, W/2, C_out)
+    winner = xp.zeros(peak.shape, dtype=xp.int8)
     for slot, (a, c) in enumerate(((0, 1), (1, 0), (1, 1)), start=1):
         V = U[:, a::2, c::2, :]
-        better = V > M                                      # strict: the first maximum keeps the window
+        better = V > peak                                   # strict: the first maximum keeps the window
         winner[better] = slot
-        xp.maximum(M, V, out=M)
-    return xp.maximum(M, 0), _BlockCache(conv_cache, winner, M, U.shape)
+        xp.maximum(peak, V, out=peak)
+    return xp.maximum(peak, 0), _BlockCache(conv_cache, winner, peak, U.shape)
 
 
 def _block_backward(dP, cache: _BlockCache, *, need_dX=True):
@@ -242,11 +236,11 @@ def _block_backward(dP, cache: _BlockCache, *, need_dX=True):
     nothing uses (its col2im is a large share of a training step).
     """
     xp = array_module(dP)
-    dM = xp.where(cache.M > 0, dP, 0).astype(dP.dtype, copy=False)    # (N, H/2, W/2, F)
-    dU = xp.empty(cache.u_shape, dtype=dP.dtype)                      # (N, H, W, F)
+    dpeak = xp.where(cache.peak > 0, dP, 0).astype(dP.dtype, copy=False)    # (N, H/2, W/2, C_out)
+    dU = xp.empty(cache.u_shape, dtype=dP.dtype)                      # (N, H, W, C_out)
     zero = xp.zeros((), dtype=dP.dtype)
     for slot, (a, c) in enumerate(((0, 0), (0, 1), (1, 0), (1, 1))):
-        dU[:, a::2, c::2, :] = xp.where(cache.winner == slot, dM, zero)
+        dU[:, a::2, c::2, :] = xp.where(cache.winner == slot, dpeak, zero)
     db = dU.sum(axis=(0, 1, 2))
     dX, dW = conv_same_backward(dU, cache.conv, need_dX=need_dX)
     return dX, dW, db
@@ -259,7 +253,29 @@ def _att_params(params):
     return {key[n:]: v for key, v in params.items() if key.startswith(_ATT)}
 
 
-def _local_forward(F, q, params):
+def _none_init(config, c_in, rng, dtype, xp):
+    return {}
+
+
+def _none_forward(F, q, params, config):
+    N, H, W, _ = F.shape
+    xp = array_module(F)
+    return xp.full((N, H, W), 1.0 / (H * W), dtype=F.dtype), None, None
+
+
+def _local_init(config, c_in, rng, dtype, xp):
+    k = 3 if config.model == "local-ctx" else 1
+    D, Q = config.hidden, config.query_dim
+    att = {"att.W_f": he_normal((k, k, c_in, D), k * k * c_in + Q, rng=rng, dtype=dtype, xp=xp)}
+    if Q:
+        att["att.W_q"] = he_normal((Q, D), k * k * c_in + Q, rng=rng, dtype=dtype, xp=xp)
+    att["att.b"] = xp.zeros(D, dtype=dtype)
+    att["att.w"] = xp.asarray(rng.normal(0.0, D ** -0.5, D), dtype=dtype)
+    return att
+
+
+def local_scores_forward(F, q, params):
+    """The local attentions' logits S (N, H, W) = ReLU(F ⊛ att.W_f + q · att.W_q + att.b) · att.w."""
     U, conv_cache = conv2d_forward(F, params["att.W_f"], params["att.b"])   # (N, H, W, D)
     if "att.W_q" in params:
         U = U + (q @ params["att.W_q"])[:, None, None, :]
@@ -268,13 +284,80 @@ def _local_forward(F, q, params):
     return S, _LocalCache(conv_cache, relu_cache, P, q if "att.W_q" in params else None, params["att.w"])
 
 
-def _local_backward(dS, cache: _LocalCache):
-    g = {"att.w": (cache.P * dS[..., None]).sum(axis=(0, 1, 2))}
+def local_scores_backward(dS, cache: _LocalCache):
+    """Backward of :func:`local_scores_forward`: ``(dF, grads of the att.* keys)``."""
+    grads = {"att.w": (cache.P * dS[..., None]).sum(axis=(0, 1, 2))}
     dU = relu_backward(dS[..., None] * cache.w, cache.relu)                  # (N, H, W, D)
-    dF, g["att.W_f"], g["att.b"] = conv2d_backward(dU, cache.conv)
+    dF, grads["att.W_f"], grads["att.b"] = conv2d_backward(dU, cache.conv)
     if cache.q is not None:
-        g["att.W_q"] = cache.q.T @ dU.sum(axis=(1, 2))
-    return dF, g
+        grads["att.W_q"] = cache.q.T @ dU.sum(axis=(1, 2))
+    return dF, grads
+
+
+def _local_forward(F, q, params, config):
+    S, att = local_scores_forward(F, q, params)
+    A, norm = normalize_forward(S, "softmax")
+    return A, att, norm
+
+
+def _local_backward(dA, cache):
+    return local_scores_backward(normalize_backward(dA, cache.norm), cache.att)
+
+
+def _arnn_init(config, c_in, rng, dtype, xp):
+    sub = init_arnn_params(c_in, config.hidden, query_dim=config.query_dim, kernel_size=config.kernel_size,
+                           seed=int(rng.integers(2 ** 31)), dtype=dtype, xp=xp)
+    return {_ATT + key: v for key, v in sub.items()}
+
+
+# The layer's trusted maths: the trunk's output and the model's parameters were checked once, at the
+# model's boundary, and a training step must not stall a GPU reading values back (docs/contributing.md).
+def _arnn_forward(F, q, params, config):
+    A, att = trusted_arnn_forward(F, _att_params(params), q, normalize="softmax",
+                                  recurrent=config.model == "arnn", xp=array_module(F))
+    return A, att, None
+
+
+def _arnn_backward(dA, cache):
+    dF_att, _, g_att = trusted_arnn_backward(dA, cache.att, xp=array_module(dA))
+    return dF_att, {_ATT + key: v for key, v in g_att.items()}
+
+
+def _multiscale_init(config, c_in, rng, dtype, xp):
+    sub = init_multiscale_params(c_in, config.hidden, config.scales, query_dim=config.query_dim,
+                                 kernel_size=config.kernel_size, seed=int(rng.integers(2 ** 31)), dtype=dtype, xp=xp)
+    return {_ATT + key: v for key, v in sub.items()}
+
+
+def _multiscale_forward(F, q, params, config):
+    A, att = trusted_multiscale_arnn_forward(F, _att_params(params), q, scales=config.scales,
+                                             normalize="softmax", xp=array_module(F))
+    return A, att, None
+
+
+def _multiscale_backward(dA, cache):
+    dF_att, _, g_att = trusted_multiscale_arnn_backward(dA, cache.att, xp=array_module(dA))
+    return dF_att, {_ATT + key: v for key, v in g_att.items()}
+
+
+class _Attention(NamedTuple):
+    """One attention kind: how it draws its ``att.*`` parameters, computes A, and back-propagates."""
+
+    init: Callable       # (config, channels of F, rng, dtype, xp) -> dict of att.* arrays
+    forward: Callable    # (F, q, params, config) -> (A, attention cache, softmax cache or None)
+    backward: Callable   # (dA, ModelCache) -> (dF, dict of att.* gradients); None: no parameters
+
+
+_LOCAL = _Attention(_local_init, _local_forward, _local_backward)
+_ARNN = _Attention(_arnn_init, _arnn_forward, _arnn_backward)
+_ATTENTIONS = {
+    "none": _Attention(_none_init, _none_forward, None),
+    "local": _LOCAL,
+    "local-ctx": _LOCAL,
+    "arnn-ind": _ARNN,
+    "arnn": _ARNN,
+    "arnn-ms": _Attention(_multiscale_init, _multiscale_forward, _multiscale_backward),
+}
 
 
 def model_forward(params, X, q, config: ModelConfig):
@@ -305,7 +388,7 @@ def model_forward(params, X, q, config: ModelConfig):
         F = trunk(X);  S = attention(F, q);  A = softmax_{i,j}(S)
         z = Σ_{i,j} A · F;  logits = z · cls.W + cls.b
     """
-    xp = array_module(X, *params.values())
+    array_module(X, *params.values())  # one backend for the images and every parameter
     if (q is None) != (config.query_dim == 0):
         raise ValueError(f"q must be given exactly when query_dim > 0 (query_dim={config.query_dim})")
     # the checks of the attention layer's public functions that its trusted maths skips (values excepted:
@@ -320,22 +403,7 @@ def model_forward(params, X, q, config: ModelConfig):
     for n in range(1, len(config.trunk) + 1):
         F, block = _block_forward(F, params[f"conv{n}.W"], params[f"conv{n}.b"])
         trunk.append(block)
-    N, H, W, _ = F.shape
-    kind = attention_kind(config.model)
-    att = norm = None
-    if kind == "none":
-        A = xp.full((N, H, W), 1.0 / (H * W), dtype=F.dtype)
-    elif kind == "local":
-        S, att = _local_forward(F, q, params)
-        A, norm = normalize_forward(S, "softmax")
-    elif kind == "arnn":
-        # the layer's trusted maths: the trunk's output and the model's params need no second check,
-        # and the training step must not stall a GPU reading values back (docs/contributing.md)
-        A, att = trusted_arnn_forward(F, _att_params(params), q, normalize="softmax",
-                                      recurrent=config.model == "arnn", xp=xp)
-    else:
-        A, att = trusted_multiscale_arnn_forward(F, _att_params(params), q, scales=config.scales,
-                                                 normalize="softmax", xp=xp)
+    A, att, norm = _ATTENTIONS[config.model].forward(F, q, params, config)
     z, pool = weighted_pool_forward(A, F)
     logits, cls = linear_forward(z, params["cls.W"], params["cls.b"])
     return logits, A, ModelCache(config, tuple(params), tuple(trunk), att, norm, pool, cls)
@@ -358,15 +426,10 @@ def model_backward(dlogits, cache: ModelCache):
     g = {}
     dz, g["cls.W"], g["cls.b"] = linear_backward(dlogits, cache.cls)
     dA, dF = weighted_pool_backward(dz, cache.pool)
-    kind = attention_kind(config.model)
-    if kind == "local":
-        dF_att, g_att = _local_backward(normalize_backward(dA, cache.norm), cache.att)
+    backward = _ATTENTIONS[config.model].backward
+    if backward is not None:
+        dF_att, g_att = backward(dA, cache)
         g.update(g_att)
-        dF = dF + dF_att
-    elif kind in ("arnn", "arnn-ms"):
-        backward = trusted_arnn_backward if kind == "arnn" else trusted_multiscale_arnn_backward
-        dF_att, _, g_att = backward(dA, cache.att, xp=array_module(dA))
-        g.update({_ATT + key: v for key, v in g_att.items()})
         dF = dF + dF_att
     for n in range(len(config.trunk), 0, -1):
         dF, g[f"conv{n}.W"], g[f"conv{n}.b"] = _block_backward(dF, cache.trunk[n - 1], need_dX=n > 1)

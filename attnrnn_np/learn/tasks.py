@@ -5,13 +5,8 @@ several coloured digits of distinct classes lie on a canvas, the query names
 one digit class, and the answer is that digit's colour. MREF is the plain
 version, MDIST adds clutter made of digit fragments, MBG puts the digits on
 crops of natural photographs. Everything is made from data that ships inside
-installed packages, so nothing is downloaded:
-
-* digits: the 1797 8×8 handwritten digits of scikit-learn's ``load_digits``,
-  split 80/20 by instance (stratified by class) so that test images show
-  handwriting never seen in training;
-* photographs (MBG): scikit-learn's ``load_sample_images`` (china, flower)
-  and matplotlib's sample ``grace_hopper.jpg``.
+installed packages (scikit-learn's handwritten digits, bundled photographs),
+so nothing is downloaded.
 
 One scene (see ``docs/tasks.md`` for the full definition):
 
@@ -33,31 +28,44 @@ One scene (see ``docs/tasks.md`` for the full definition):
    colour index, box = its ink box.
 
 Images are stored as uint8 (the compositing result rounded to 1/255) and
-handed out as floats in [0, 1] by :meth:`TaskSplit.batch`. Generated sets are
-cached as ``.npz`` files named by a hash of every parameter that shapes the
-data, written atomically and read back with ``allow_pickle=False``.
+handed out as floats in [0, 1] by :meth:`TaskSplit.batch`.
 
-This module is data, not math: it uses NumPy on the host directly.
+The pieces live by idea: :mod:`~attnrnn_np.learn.digits` (the digits, the
+photographs, resampling), :mod:`~attnrnn_np.learn.canvas` (palette,
+placement, compositing, clutter) and :mod:`~attnrnn_np.learn.cache` (the
+``.npz`` cache named by a hash of every parameter that shapes the data).
+This module defines the tasks and their sets of scenes; its names re-export
+the pieces' public names. It is data, not math: NumPy on the host directly.
 """
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import json
-import os
-import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
-from .safe_npz import load_npz, save_npz_atomic
 from ..validate import resolve_xp
+from .cache import cache_path, default_cache_dir, read_cache, resolve_cache_dir, write_cache
+from .canvas import PALETTE, PALETTE_NAMES, composite, photo_crop, place, scatter_fragments
+from .digits import (
+    DIGIT_SIDE,
+    N_CLASSES,
+    Background,
+    DigitPool,
+    Glyphs,
+    background_names,
+    digit_pools,
+    load_backgrounds,
+    resize_bilinear,
+)
 
 __all__ = [
     "TASKS",
+    "TASK_SPECS",
+    "QUERY_TASKS",
+    "TaskSpec",
     "N_CLASSES",
     "PALETTE",
     "PALETTE_NAMES",
@@ -81,24 +89,33 @@ __all__ = [
     "resolve_cache_dir",
 ]
 
-TASKS = ("mref", "mdist", "mbg")
-N_CLASSES = 10  # digit classes, the size of the one-hot query
-PALETTE = np.array([
-    [1.0, 0.0, 0.0],  # red
-    [0.0, 1.0, 0.0],  # green
-    [0.0, 0.0, 1.0],  # blue
-    [1.0, 1.0, 0.0],  # yellow
-    [1.0, 0.0, 1.0],  # magenta
-])
-PALETTE_NAMES = ("red", "green", "blue", "yellow", "magenta")
+class TaskSpec(NamedTuple):
+    """What a task asks of a model."""
+
+    kind: str        # "answer": the queried digit's colour; "classify": the digit's class; "edit": recolour
+    query_dim: int   # Q, size of the query (0: none)
+    n_classes: int   # M, labels to choose from (0: the output is an image)
+
+
+TASK_SPECS = {
+    "mref": TaskSpec("answer", N_CLASSES, len(PALETTE)),
+    "mdist": TaskSpec("answer", N_CLASSES, len(PALETTE)),
+    "mbg": TaskSpec("answer", N_CLASSES, len(PALETTE)),
+    "clutter": TaskSpec("classify", 0, N_CLASSES),
+    "recolour": TaskSpec("edit", N_CLASSES + len(PALETTE), 0),
+}
+TASKS = tuple(TASK_SPECS)
+QUERY_TASKS = ("mref", "mdist", "mbg")   # the query-answering tasks of PAN
+_CLUTTERED = ("mdist", "clutter")        # tasks that scatter digit fragments
+# Fields whose default depends on the task (None in TaskConfig means "this task's default").
+_DEFAULTS = {"n_digits": 3, "min_gap": 1, "n_fragments": 6}
+_TASK_DEFAULTS = {"clutter": {"n_digits": 1, "n_fragments": 8}}
 FORMAT_VERSION = 1  # bump whenever a change to the generator changes the data it makes
 
-_DIGIT_SIDE = 8            # load_digits images are 8×8
 _LAYOUT_TRIES = 20         # layouts tried for one draw of digit sizes before the sizes are redrawn
 _SIZE_DRAWS = 50           # draws of digit sizes before giving up
-_FRAGMENT_TRIES = 20
-_FRAGMENT_MIN_INK = 0.15   # mean intensity a fragment needs to count as clutter, not a blank patch
 _SPLITS = {"train": 0, "test": 1}
+
 
 
 # --------------------------------------------------------------------------- configuration
@@ -109,23 +126,25 @@ class TaskConfig:
 
     Parameters
     ----------
-    task : "mref", "mdist" or "mbg"
+    task : one of :data:`TASKS`
     canvas : int
         Side of the square RGB canvas, in pixels.
-    n_digits : int
+    n_digits : int or None
         D, digits per image: distinct classes and distinct colours, so at
-        most 5 (the palette's size).
+        most 5 (the palette's size). None: 3, or 1 for ``clutter`` (which
+        needs exactly 1).
     scale_min, scale_max : float
         Each 8×8 digit is upscaled by s ~ U[scale_min, scale_max] to a side of
         round(8·s) pixels.
-    min_gap : int
+    min_gap : int or None
         Smallest distance in pixels between two digits' ink boxes (0 lets
-        boxes touch, never overlap).
-    n_fragments : int
-        MDIST only: fragments of clutter tried per image (a fragment that
-        finds no free place is skipped).
+        boxes touch, never overlap). None: 1.
+    n_fragments : int or None
+        MDIST and clutter only: fragments of clutter tried per image (a
+        fragment that finds no free place is skipped). None: 6, or 8 for
+        ``clutter``.
     fragment_min, fragment_max : int
-        MDIST only: side range of the square fragments.
+        MDIST and clutter only: side range of the square fragments.
     test_fraction : float
         Share of each class's digit instances (and of each photograph's
         columns) held out for the test split.
@@ -136,11 +155,11 @@ class TaskConfig:
 
     task: str = "mref"
     canvas: int = 32
-    n_digits: int = 3
+    n_digits: int | None = None
     scale_min: float = 1.5
     scale_max: float = 2.0
-    min_gap: int = 1
-    n_fragments: int = 6
+    min_gap: int | None = None
+    n_fragments: int | None = None
     fragment_min: int = 4
     fragment_max: int = 7
     test_fraction: float = 0.2
@@ -149,6 +168,11 @@ class TaskConfig:
     def __post_init__(self):
         if self.task not in TASKS:
             raise ValueError(f"unknown task {self.task!r}; expected one of {', '.join(TASKS)}")
+        for name, value in {**_DEFAULTS, **_TASK_DEFAULTS.get(self.task, {})}.items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, value)
+        if self.task == "clutter" and self.n_digits != 1:
+            raise ValueError(f"the clutter task shows exactly one digit, got n_digits={self.n_digits}")
         for name in ("canvas", "n_digits", "min_gap", "n_fragments", "fragment_min", "fragment_max",
                      "split_seed"):
             value = getattr(self, name)
@@ -183,215 +207,20 @@ class TaskConfig:
     @property
     def sides(self):
         """(smallest, largest) side in pixels of an upscaled digit."""
-        return int(round(_DIGIT_SIDE * self.scale_min)), int(round(_DIGIT_SIDE * self.scale_max))
+        return int(round(DIGIT_SIDE * self.scale_min)), int(round(DIGIT_SIDE * self.scale_max))
 
     def key(self):
         """The parameters that shape this task's images, as a JSON-ready dict.
 
-        Fragment parameters count only for MDIST, so changing them leaves the
-        MREF and MBG caches valid.
+        Fragment parameters count only for MDIST and clutter, so changing
+        them leaves the other tasks' caches valid.
         """
         key = asdict(self)
-        if self.task != "mdist":
+        if self.task not in _CLUTTERED:
             for name in ("n_fragments", "fragment_min", "fragment_max"):
                 del key[name]
         return {name: (int(v) if isinstance(v, np.integer) else v) for name, v in key.items()}
 
-
-# --------------------------------------------------------------------------- sources
-
-class DigitPool(NamedTuple):
-    """The digit instances of one split."""
-
-    images: np.ndarray    # (M, 8, 8) float64 intensities in [0, 1]
-    labels: np.ndarray    # (M,) int64 class of each instance
-    index: np.ndarray     # (M,) int64 row of each instance in load_digits()
-    by_class: tuple       # 10 int64 arrays: positions in this pool of each class's instances
-
-
-@functools.lru_cache(maxsize=1)
-def _load_digits():
-    try:
-        from sklearn.datasets import load_digits
-    except ImportError as err:
-        raise ImportError("the MREF/MDIST/MBG tasks need scikit-learn for its bundled handwritten digits "
-                          "(pip install scikit-learn)") from err
-    digits = load_digits()
-    images = np.asarray(digits.images, dtype=np.float64) / 16.0   # (1797, 8, 8), 0..16 -> [0, 1]
-    images.setflags(write=False)
-    labels = np.asarray(digits.target, dtype=np.int64)
-    labels.setflags(write=False)
-    return images, labels
-
-
-def digit_pools(test_fraction=0.2, split_seed=0):
-    """Split scikit-learn's handwritten digits into train and test pools.
-
-    Each class's instances are shuffled with ``split_seed`` and the first
-    round(test_fraction · count) go to the test pool, so both pools hold
-    every class in the same proportions and no instance is in both.
-
-    Returns
-    -------
-    dict "train" / "test" -> DigitPool
-    """
-    images, labels = _load_digits()
-    rng = np.random.default_rng(split_seed)
-    test_rows, train_rows = [], []
-    for c in range(N_CLASSES):
-        rows = rng.permutation(np.flatnonzero(labels == c))
-        n_test = int(round(test_fraction * len(rows)))
-        if n_test == 0 or n_test == len(rows):
-            raise ValueError(f"test_fraction {test_fraction} leaves class {c} without train or test instances")
-        test_rows.append(rows[:n_test])
-        train_rows.append(rows[n_test:])
-    pools = {}
-    for split, rows in (("train", train_rows), ("test", test_rows)):
-        index = np.sort(np.concatenate(rows))
-        lab = labels[index]
-        pools[split] = DigitPool(images[index], lab, index,
-                                 tuple(np.flatnonzero(lab == c) for c in range(N_CLASSES)))
-    return pools
-
-
-class Background(NamedTuple):
-    """One photograph's share of a split, at several resolutions."""
-
-    name: str
-    levels: tuple   # float64 (h_l, w_l, 3) arrays in [0, 1]: the share block-averaged by 1, 2, 4, 8
-
-
-def _photographs():
-    """(name, uint8 RGB array) of every bundled photograph found; warns about a missing source."""
-    photos, missing = [], []
-    try:
-        from sklearn.datasets import load_sample_images
-
-        bunch = load_sample_images()
-        for path, img in zip(bunch.filenames, bunch.images):
-            photos.append((f"sklearn:{Path(path).name}", np.asarray(img)))
-    except Exception as err:  # ImportError, or pillow missing inside scikit-learn
-        missing.append(f"scikit-learn's load_sample_images ({type(err).__name__}: {err})")
-    try:
-        from matplotlib import cbook, image
-
-        path = cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
-        photos.append(("matplotlib:grace_hopper.jpg", np.asarray(image.imread(path))))
-    except Exception as err:
-        missing.append(f"matplotlib's sample data ({type(err).__name__}: {err})")
-    if not photos:
-        raise ImportError("MBG needs natural photographs from scikit-learn's load_sample_images or "
-                          "matplotlib's sample data, and neither could be read: " + "; ".join(missing))
-    if missing:
-        warnings.warn("MBG backgrounds: falling back to " + ", ".join(n for n, _ in photos)
-                      + " because these sources are missing: " + "; ".join(missing), stacklevel=3)
-    return photos
-
-
-def _block_mean(img, f):
-    """Average non-overlapping f×f blocks (the exact area downscale by an integer factor)."""
-    h, w = img.shape[0] // f * f, img.shape[1] // f * f
-    return img[:h, :w].reshape(h // f, f, w // f, f, 3).mean(axis=(1, 3))
-
-
-@functools.lru_cache(maxsize=4)
-def load_backgrounds(test_fraction=0.2):
-    """The bundled photographs, each split by columns into a train and a test share.
-
-    The rightmost ``test_fraction`` of every photograph's columns is kept
-    for the test split, so test backgrounds are unseen too. Each share is
-    stored at full resolution and block-averaged by 2, 4 and 8, so that a
-    canvas-sized crop shows a scene at several zooms.
-
-    Returns
-    -------
-    dict "train" / "test" -> tuple of Background
-    """
-    shares = {"train": [], "test": []}
-    for name, img in _photographs():
-        img = np.asarray(img, dtype=np.float64)[..., :3] / 255.0   # (h, w, 3)
-        cut = img.shape[1] - int(round(test_fraction * img.shape[1]))
-        for split, part in (("train", img[:, :cut]), ("test", img[:, cut:])):
-            levels = tuple(_block_mean(part, f) for f in (1, 2, 4, 8))
-            for level in levels:
-                level.setflags(write=False)  # shared by every caller through the lru_cache
-            shares[split].append(Background(name, levels))
-    return {split: tuple(bgs) for split, bgs in shares.items()}
-
-
-def _background_names(backgrounds):
-    return [bg.name for bg in backgrounds["train"]]
-
-
-# --------------------------------------------------------------------------- resampling
-
-def _interp_matrix(n_out, n_in):
-    """(n_out, n_in) bilinear weights with half-pixel centres, edges clamped."""
-    src = (np.arange(n_out) + 0.5) * n_in / n_out - 0.5
-    src = np.clip(src, 0.0, n_in - 1)
-    i0 = np.floor(src).astype(int)
-    i1 = np.minimum(i0 + 1, n_in - 1)
-    t = src - i0
-    A = np.zeros((n_out, n_in))
-    A[np.arange(n_out), i0] += 1.0 - t
-    A[np.arange(n_out), i1] += t
-    return A
-
-
-def resize_bilinear(images, height, width):
-    """Bilinear resampling of the last two axes.
-
-    Parameters
-    ----------
-    images : array (..., h, w)
-    height, width : int
-
-    Returns
-    -------
-    array (..., height, width)
-
-    Notes
-    -----
-    Output pixel i samples the input at x = (i + ½)·h/height − ½ (pixel
-    centres aligned, as in OpenCV and ``torch`` with ``align_corners=False``),
-    clamped to the edge, and interpolates linearly between ⌊x⌋ and ⌊x⌋ + 1;
-    separably, ``out = A_h · image · A_wᵀ``. A zero pixel whose neighbours are
-    zero stays exactly zero, so the ink box of a digit is exact.
-    """
-    A_h = _interp_matrix(int(height), images.shape[-2])
-    A_w = _interp_matrix(int(width), images.shape[-1])
-    return np.einsum("ij,...jk,lk->...il", A_h, images, A_w)
-
-
-def _ink_box(glyph):
-    """(top, left, bottom, right) of the non-zero pixels, bottom/right exclusive."""
-    rows = np.flatnonzero(glyph.any(axis=1))
-    cols = np.flatnonzero(glyph.any(axis=0))
-    return rows[0], cols[0], rows[-1] + 1, cols[-1] + 1
-
-
-class Glyphs:
-    """A split's digits, upscaled on demand to each side a scene asks for (memoised per side).
-
-    ``Glyphs(digit_pools()["train"])`` is what :func:`draw_scene` draws from.
-    """
-
-    def __init__(self, pool: DigitPool):
-        self.pool = pool
-        self._by_side = {}
-
-    def upscaled(self, side):
-        if side not in self._by_side:
-            g = resize_bilinear(self.pool.images, side, side)                     # (M, side, side)
-            # Every digit peaks at full intensity, so its core shows the pure palette colour.
-            self._by_side[side] = g / g.max(axis=(1, 2), keepdims=True)
-        return self._by_side[side]
-
-    def digit(self, i, side):
-        """The ink-cropped digit ``i`` of the pool at ``side``: (h, w) intensities."""
-        g = self.upscaled(side)[i]
-        t, l, b, r = _ink_box(g)
-        return g[t:b, l:r]
 
 
 # --------------------------------------------------------------------------- one scene
@@ -406,74 +235,8 @@ class Scene(NamedTuple):
     boxes: np.ndarray      # (D, 4) int64 ink boxes (top, left, bottom, right), bottom/right exclusive
     instances: np.ndarray  # (D,) int64 row of each digit in load_digits()
     target: int            # which of the D digits the query names
+    new_color: int = -1    # recolour: the palette index the queried digit is to take (else -1)
 
-
-def _place(rng, shapes, canvas, gap, avoid=()):
-    """Non-overlapping boxes of the given (h, w), placed one after another, or None at a dead end.
-
-    Each box's top-left corner is drawn uniformly among the corners that keep
-    it inside the canvas and at least ``gap`` pixels from the boxes placed so
-    far (and from ``avoid``): the distribution rejection sampling would give,
-    without its retries.
-    """
-    boxes = list(avoid)
-    placed = []
-    for h, w in shapes:
-        free = np.ones((canvas - h + 1, canvas - w + 1), dtype=bool)   # free[t, l]: corner (t, l) allowed
-        for (t2, l2, b2, r2) in boxes:
-            # [t, t+h) and [t2, b2) come closer than gap exactly when t2 − h − gap < t < b2 + gap.
-            free[max(0, t2 - h - gap + 1):b2 + gap, max(0, l2 - w - gap + 1):r2 + gap] = False
-        corners = np.flatnonzero(free)
-        if len(corners) == 0:
-            return None
-        t, l = divmod(int(corners[rng.integers(len(corners))]), free.shape[1])
-        boxes.append((t, l, t + h, l + w))
-        placed.append((t, l, t + h, l + w))
-    return placed
-
-
-def _background(rng, config, backgrounds):
-    C = config.canvas
-    if config.task != "mbg":
-        return np.zeros((C, C, 3))
-    bg = backgrounds[int(rng.integers(len(backgrounds)))]
-    levels = [lv for lv in bg.levels if lv.shape[0] >= C and lv.shape[1] >= C]
-    if not levels:
-        raise ValueError(f"photograph {bg.name} is too small for a {C}×{C} canvas at every zoom")
-    lv = levels[int(rng.integers(len(levels)))]
-    t = int(rng.integers(0, lv.shape[0] - C + 1))
-    l = int(rng.integers(0, lv.shape[1] - C + 1))
-    crop = lv[t:t + C, l:l + C]
-    return crop[:, ::-1].copy() if rng.random() < 0.5 else crop.copy()
-
-
-def _composite(image, alpha, color, top, left):
-    h, w = alpha.shape
-    region = image[top:top + h, left:left + w]
-    region *= (1.0 - alpha)[:, :, None]
-    region += alpha[:, :, None] * color
-
-
-def _scatter_fragments(rng, image, config, glyphs, digit_boxes):
-    """MDIST clutter: square crops of random digits, in random colours, outside every digit box."""
-    lo, hi = config.sides
-    pool = glyphs.pool
-    for _ in range(config.n_fragments):
-        f = int(rng.integers(config.fragment_min, config.fragment_max + 1))
-        source = glyphs.upscaled(int(rng.integers(lo, hi + 1)))[int(rng.integers(len(pool.labels)))]
-        for _ in range(_FRAGMENT_TRIES):
-            t = int(rng.integers(0, source.shape[0] - f + 1))
-            l = int(rng.integers(0, source.shape[1] - f + 1))
-            piece = source[t:t + f, l:l + f]
-            if piece.mean() >= _FRAGMENT_MIN_INK:
-                break
-        else:
-            continue
-        spot = _place(rng, [(f, f)], config.canvas, config.min_gap, avoid=digit_boxes)
-        if spot is None:
-            continue
-        top, left = spot[0][:2]
-        _composite(image, piece, PALETTE[int(rng.integers(len(PALETTE)))], top, left)
 
 
 def draw_scene(rng, config: TaskConfig, glyphs: Glyphs, backgrounds=()):
@@ -500,12 +263,12 @@ def draw_scene(rng, config: TaskConfig, glyphs: Glyphs, backgrounds=()):
     lo, hi = config.sides
     boxes = None
     for _ in range(_SIZE_DRAWS):
-        sides = [int(round(_DIGIT_SIDE * rng.uniform(config.scale_min, config.scale_max))) for _ in range(D)]
+        sides = [int(round(DIGIT_SIDE * rng.uniform(config.scale_min, config.scale_max))) for _ in range(D)]
         sides = [min(max(s, lo), hi) for s in sides]
-        digits = [glyphs.digit(i, s) for i, s in zip(picks, sides)]
+        digits = [glyphs.digit(i, s) for i, s in zip(picks, sides, strict=True)]
         # Layouts are retried before the sizes so that crowded scenes do not drift towards small digits.
         for _ in range(_LAYOUT_TRIES):
-            boxes = _place(rng, [d.shape for d in digits], C, config.min_gap)
+            boxes = place(rng, [d.shape for d in digits], C, config.min_gap)
             if boxes is not None:
                 break
         if boxes is not None:
@@ -514,16 +277,26 @@ def draw_scene(rng, config: TaskConfig, glyphs: Glyphs, backgrounds=()):
         raise ValueError(f"could not place {D} digits of sides {lo}..{hi} with gaps of {config.min_gap} on a "
                          f"{C}×{C} canvas in {_SIZE_DRAWS * _LAYOUT_TRIES} attempts; use a larger canvas, "
                          f"fewer digits or smaller scales")
-    image = _background(rng, config, backgrounds)
-    if config.task == "mdist":
-        _scatter_fragments(rng, image, config, glyphs, boxes)
+    image = photo_crop(rng, C, backgrounds) if config.task == "mbg" else np.zeros((C, C, 3))
+    if config.task in _CLUTTERED:
+        scatter_fragments(rng, image, config, glyphs, boxes)
     alphas = np.zeros((D, C, C))
-    for d, (digit, (t, l, b, r)) in enumerate(zip(digits, boxes)):
-        alphas[d, t:b, l:r] = digit
-        _composite(image, digit, PALETTE[colors[d]], t, l)
+    for d, (digit, (top, left, bottom, right)) in enumerate(zip(digits, boxes, strict=True)):
+        alphas[d, top:bottom, left:right] = digit
+        composite(image, digit, PALETTE[colors[d]], top, left)
     return Scene(image, alphas, classes.astype(np.int64), colors.astype(np.int64),
                  np.array(boxes, dtype=np.int64), glyphs.pool.index[picks].astype(np.int64),
-                 int(rng.integers(D)))
+                 *_target_and_edit(rng, config, colors))
+
+
+def _target_and_edit(rng, config, colors):
+    """The queried digit and, for recolour, its new colour: uniform among the palette's other colours."""
+    target = int(rng.integers(len(colors)))
+    if config.task != "recolour":
+        return target, -1
+    others = [c for c in range(len(PALETTE)) if c != colors[target]]
+    return target, int(others[int(rng.integers(len(others)))])
+
 
 
 # --------------------------------------------------------------------------- sets of scenes
@@ -532,9 +305,11 @@ class Batch(NamedTuple):
     """Model inputs and targets on one backend."""
 
     X: object    # (N, H, W, 3) float in [0, 1]
-    q: object    # (N, 10) one-hot query class
-    y: object    # (N,) int64 colour index of the queried digit (the label)
+    q: object    # (N, Q) the query: one-hot class (Q = 10), none for clutter, class ‖ new colour for recolour
+    y: object    # (N,) int64 label: the queried digit's colour, the digit's class (clutter), the new colour
     box: object  # (N, 4) int64 ink box of the queried digit (top, left, bottom, right), exclusive ends
+    ink: object = None     # (N, H, W) bool pixels of the queried digit's ink, when asked for (black canvases)
+    target: object = None  # recolour: (N, H, W, 3) float, the canvas with only the queried digit recoloured
 
 
 @dataclass(frozen=True)
@@ -550,7 +325,11 @@ class TaskSplit:
     boxes : int64 (N, D, 4)
         Per digit: ink box (top, left, bottom, right), bottom/right exclusive.
     target : int64 (N,)
-        Which digit the query names.
+        Which digit the query names (0 for clutter's one digit).
+    new_colors : int64 (N,) or None
+        Recolour only: the palette index the queried digit is to take.
+    task : str
+        The task the split belongs to (decides the label and the query).
     """
 
     images: np.ndarray
@@ -559,6 +338,8 @@ class TaskSplit:
     boxes: np.ndarray
     instances: np.ndarray
     target: np.ndarray
+    new_colors: np.ndarray | None = None
+    task: str = "mref"
 
     def __len__(self):
         return len(self.target)
@@ -570,7 +351,11 @@ class TaskSplit:
 
     @property
     def labels(self):
-        """(N,) int64 colour index of the queried digit."""
+        """(N,) int64 label: the queried digit's colour index, its class (clutter), the new colour (recolour)."""
+        if self.task == "clutter":
+            return self.queries
+        if self.task == "recolour":
+            return self.new_colors
         return self.colors[np.arange(len(self)), self.target]
 
     @property
@@ -578,26 +363,79 @@ class TaskSplit:
         """(N, 4) int64 box of the queried digit."""
         return self.boxes[np.arange(len(self)), self.target]
 
-    def batch(self, index=None, *, xp=None, dtype="float32"):
+    def query_ink(self, index=None):
+        """(n, H, W) bool: the pixels of the queried digit's ink (all samples when ``index`` is None).
+
+        On a black canvas the queried digit's ink is exactly the non-zero
+        pixels inside its ink box: digits keep ``min_gap`` pixels apart and
+        clutter stays outside every digit box. MBG's photographs break that,
+        so MBG has no ink mask.
+        """
+        if self.task == "mbg":
+            raise ValueError("MBG draws digits on photographs: the ink of a digit is not recoverable from the image")
+        idx = np.arange(len(self)) if index is None else np.asarray(index)
+        images, box = self.images[idx], self.query_boxes[idx]
+        P = images.shape[1]
+        rows, cols = np.arange(P)[None, :, None], np.arange(P)[None, None, :]
+        inside = ((rows >= box[:, 0, None, None]) & (rows < box[:, 2, None, None])
+                  & (cols >= box[:, 1, None, None]) & (cols < box[:, 3, None, None]))
+        return inside & (images.max(axis=3) > 0)
+
+    def edit_targets(self, index=None):
+        """Recolour: uint8 (n, H, W, 3), each canvas with only the queried digit recoloured, exact.
+
+        A digit's pixel of intensity α in a palette colour c ∈ {0, 1}³ holds
+        round(255·α) in the channels where c is 1 and 0 elsewhere, so the same
+        pixel in the new colour c′ holds that value where c′ is 1: the target
+        is the image composited with c′ instead of c, to the last bit.
+        """
+        if self.task != "recolour":
+            raise ValueError(f"only the recolour task has edit targets, not {self.task!r}")
+        idx = np.arange(len(self)) if index is None else np.asarray(index)
+        images = self.images[idx]
+        ink = self.query_ink(idx)
+        value = images.max(axis=3)                                                   # (n, H, W)
+        new = PALETTE[self.new_colors[idx]].astype(np.uint8)                         # (n, 3)
+        out = images.copy()
+        out[ink] = (value[..., None] * new[:, None, None, :])[ink]
+        return out
+
+    def batch(self, index=None, *, xp=None, dtype="float32", ink=False):
         """The samples at ``index`` (all when None) as model inputs on backend ``xp``.
 
         Returns
         -------
-        Batch with X (n, H, W, 3) = images / 255 and the one-hot query q (n, 10)
-        in ``dtype``; the label y (n,) and box (n, 4) as int64.
+        Batch with X (n, H, W, 3) = images / 255 and the query q in ``dtype``
+        (one-hot class (n, 10); None for clutter; for recolour the one-hot
+        class followed by the one-hot new colour, (n, 15)); the label y (n,)
+        and box (n, 4) as int64; the ink mask (n, H, W) when ``ink`` (always
+        for recolour) and, for recolour, the target canvas (n, H, W, 3).
         """
         xp = resolve_xp(xp)
         idx = np.arange(len(self)) if index is None else np.asarray(index)
-        X = self.images[idx].astype(dtype) / np.asarray(255, dtype=dtype)
-        q = np.eye(N_CLASSES, dtype=dtype)[self.queries[idx]]
-        return Batch(xp.asarray(X), xp.asarray(q), xp.asarray(self.labels[idx]),
-                     xp.asarray(self.query_boxes[idx]))
+        scale = np.asarray(255, dtype=dtype)
+        X = self.images[idx].astype(dtype) / scale
+        q = target = None
+        if self.task in QUERY_TASKS or self.task == "recolour":
+            q = np.eye(N_CLASSES, dtype=dtype)[self.queries[idx]]
+        if self.task == "recolour":
+            q = np.concatenate([q, np.eye(len(PALETTE), dtype=dtype)[self.new_colors[idx]]], axis=1)
+            target = xp.asarray(self.edit_targets(idx).astype(dtype) / scale)
+            ink = True
+        mask = xp.asarray(self.query_ink(idx)) if ink else None
+        return Batch(xp.asarray(X), None if q is None else xp.asarray(q), xp.asarray(self.labels[idx]),
+                     xp.asarray(self.query_boxes[idx]), mask, target)
 
     def _arrays(self, prefix):
-        return {f"{prefix}_{name}": getattr(self, name) for name in _SPLIT_FIELDS}
+        return {f"{prefix}_{name}": getattr(self, name) for name in _split_fields(self.task)}
 
 
 _SPLIT_FIELDS = ("images", "classes", "colors", "boxes", "instances", "target")
+
+
+def _split_fields(task):
+    """The arrays a split of ``task`` stores."""
+    return _SPLIT_FIELDS + (("new_colors",) if task == "recolour" else ())
 
 
 @dataclass(frozen=True)
@@ -647,26 +485,19 @@ def generate(config: TaskConfig, n, *, split="train", seed=0):
         "instances": np.zeros((n, D), dtype=np.int64),
         "target": np.zeros(n, dtype=np.int64),
     }
+    new_colors = np.zeros(n, dtype=np.int64)
     for i in range(n):
         s = draw_scene(rng, config, glyphs, backgrounds)
         out["images"][i] = np.rint(s.image * 255.0)
         out["classes"][i], out["colors"][i] = s.classes, s.colors
         out["boxes"][i], out["instances"][i], out["target"][i] = s.boxes, s.instances, s.target
-    return TaskSplit(**out)
+        new_colors[i] = s.new_color
+    if config.task == "recolour":
+        out["new_colors"] = new_colors
+    return TaskSplit(**out, task=config.task)
 
 
 # --------------------------------------------------------------------------- cache
-
-def default_cache_dir():
-    """``$XDG_CACHE_HOME/attnrnn_np/tasks``, or ``~/.cache/attnrnn_np/tasks``."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "attnrnn_np" / "tasks"
-
-
-def resolve_cache_dir(cache_dir):
-    """``"default"`` -> :func:`default_cache_dir`; ``None`` (no cache) and paths pass through."""
-    return default_cache_dir() if cache_dir == "default" else cache_dir
-
 
 def _cache_key(config, n_train, n_test, seed, backgrounds):
     key = {"format_version": FORMAT_VERSION, **config.key(), "n_train": int(n_train),
@@ -676,35 +507,12 @@ def _cache_key(config, n_train, n_test, seed, backgrounds):
     return key
 
 
-def cache_path(cache_dir, key):
-    """``{cache_dir}/{task}-{first 16 hex digits of sha256(key as sorted JSON)}.npz``."""
-    text = json.dumps(key, sort_keys=True)
-    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
-    return Path(cache_dir) / f"{key['task']}-{digest}.npz"
-
-
-def _read_cache(path, key):
-    """The two splits stored at ``path`` if it holds exactly ``key``'s data, else None (with a warning)."""
-    try:
-        f = load_npz(path)
-        stored = json.loads(str(f["key"]))
-        if stored != key:
-            warnings.warn(f"task cache {path} holds other parameters; regenerating it", stacklevel=3)
-            return None
-        return tuple(TaskSplit(**{name: f[f"{split}_{name}"] for name in _SPLIT_FIELDS})
-                     for split in ("train", "test"))
-    except (OSError, ValueError, KeyError) as err:  # NpzError is a ValueError
-        warnings.warn(f"task cache {path} is unreadable ({type(err).__name__}: {err}); regenerating it",
-                      stacklevel=3)
-        return None
-
-
 def load_task(task="mref", *, n_train=20000, n_test=2000, seed=0, cache_dir=None, **params):
     """The train and test splits of a task, from the cache when possible.
 
     Parameters
     ----------
-    task : "mref", "mdist" or "mbg"
+    task : one of :data:`TASKS`
     n_train, n_test : int
         Images per split.
     seed : int
@@ -728,14 +536,17 @@ def load_task(task="mref", *, n_train=20000, n_test=2000, seed=0, cache_dir=None
     unreadable file is regenerated with a warning.
     """
     config = TaskConfig(task=task, **params)
-    backgrounds = tuple(_background_names(load_backgrounds(config.test_fraction))) if task == "mbg" else ()
+    backgrounds = tuple(background_names(load_backgrounds(config.test_fraction))) if task == "mbg" else ()
     key = _cache_key(config, n_train, n_test, seed, backgrounds)
     path = cache_path(cache_dir, key) if cache_dir is not None else None
-    splits = _read_cache(path, key) if path is not None and path.exists() else None
+    fields = _split_fields(task)
+    names = [f"{split}_{name}" for split in ("train", "test") for name in fields]
+    stored = read_cache(path, key, names) if path is not None and path.exists() else None
+    splits = None if stored is None else tuple(
+        TaskSplit(**{name: stored[f"{split}_{name}"] for name in fields}, task=task) for split in ("train", "test"))
     if splits is None:
         splits = (generate(config, n_train, split="train", seed=seed),
                   generate(config, n_test, split="test", seed=seed))
         if path is not None:
-            save_npz_atomic(path, compress=True, arrays={"key": np.array(json.dumps(key, sort_keys=True)),
-                                **splits[0]._arrays("train"), **splits[1]._arrays("test")})
+            write_cache(path, key, {**splits[0]._arrays("train"), **splits[1]._arrays("test")})
     return TaskData(config, splits[0], splits[1], int(seed), backgrounds, path)

@@ -46,12 +46,10 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from ..backend import get_xp, to_numpy
-from .safe_npz import NpzError, load_npz, save_npz_atomic
-from .metrics import accuracy, attention_correctness
-from .models import ModelConfig, init_model, model_backward, model_forward
-from .layers import softmax_cross_entropy_backward, softmax_cross_entropy_forward
+from .objectives import evaluate_split, headline, init_network, network_config, step_loss
 from .optim import Adam
-from .tasks import N_CLASSES, PALETTE, TaskData, load_task, resolve_cache_dir
+from .safe_npz import NpzError, load_npz, save_npz_atomic
+from .tasks import TaskData, load_task, resolve_cache_dir
 
 __all__ = ["FORMAT", "TrainConfig", "CheckpointError", "NonFiniteLossError", "TrainResult",
            "RunState", "fresh_state", "train", "evaluate", "save_checkpoint", "load_checkpoint", "model_config",
@@ -70,8 +68,8 @@ class TrainConfig:
 
     Parameters
     ----------
-    task : "mref", "mdist" or "mbg"
-    model : one of :data:`attnrnn_np.learn.models.MODELS`
+    task : one of :data:`attnrnn_np.learn.tasks.TASKS`
+    model : one of :func:`attnrnn_np.learn.objectives.models_for` the task
     steps : int
         Adam steps in total (a resumed run continues up to this number).
     batch_size : int
@@ -147,9 +145,10 @@ class TrainConfig:
 
 
 def model_config(config: TrainConfig):
-    """The :class:`~attnrnn_np.learn.models.ModelConfig` of a run."""
-    return ModelConfig(model=config.model, hidden=config.hidden, kernel_size=config.kernel_size,
-                       scales=config.scales, query_dim=N_CLASSES, n_classes=len(PALETTE))
+    """The network of a run: a :class:`~attnrnn_np.learn.models.ModelConfig` or, for recolour, an
+    :class:`~attnrnn_np.learn.editing.EditConfig` (:func:`attnrnn_np.learn.objectives.network_config`)."""
+    return network_config(config.task, config.model, hidden=config.hidden, kernel_size=config.kernel_size,
+                          scales=config.scales)
 
 
 class CheckpointError(ValueError):
@@ -175,10 +174,11 @@ class RunState:
 
 class TrainResult(NamedTuple):
     state: RunState
-    accuracy: float
+    accuracy: float | None      # None for recolour, which has no labels to get right
     attention_correctness: float
     seconds: float        # wall time of this call's steps and evaluations (data loading excluded)
     checkpoint: Path | None
+    metrics: dict | None = None  # the task's final metrics by name (attnrnn_np.learn.objectives.METRICS)
 
 
 # --------------------------------------------------------------------------- checkpoints
@@ -244,7 +244,7 @@ def load_checkpoint(path, *, expect: TrainConfig | None = None, xp=None):
             detail = ", ".join(f"{k}: checkpoint {getattr(config, k)!r} vs run {getattr(expect, k)!r}" for k in differ)
             raise CheckpointError(f"checkpoint {path} belongs to another run ({detail})")
         config = replace(config, **{k: getattr(expect, k) for k in _RESUMABLE})
-    reference = init_model(model_config(config), seed=config.seed, dtype=config.dtype)  # shapes to check against
+    reference = init_network(model_config(config), seed=config.seed, dtype=config.dtype)  # shapes to check against
     params = {}
     for key, ref in reference.items():
         arr = data.get(f"param.{key}")
@@ -275,24 +275,14 @@ def load_checkpoint(path, *, expect: TrainConfig | None = None, xp=None):
 # --------------------------------------------------------------------------- evaluation
 
 def evaluate(params, config: TrainConfig, split, *, batch_size=500, xp=None):
-    """Accuracy and attention correctness of a network on a split.
+    """The task's metrics of a network on a split (:func:`attnrnn_np.learn.objectives.evaluate_split`).
 
     Returns
     -------
-    dict with ``accuracy``, ``attention_correctness`` (floats) and ``n``.
+    dict with the task's metrics (floats: ``accuracy`` and ``attention_correctness``, or for recolour
+    ``edit_error``, ``preservation_error``, ``mask_iou``, ``attention_correctness``) and ``n``.
     """
-    xp = np if xp is None else xp
-    mconfig = model_config(config)
-    n = len(split)
-    correct, inside = 0.0, 0.0
-    canvas = split.images.shape[1]
-    for start in range(0, n, batch_size):
-        b = split.batch(np.arange(start, min(n, start + batch_size)), xp=xp, dtype=config.dtype)
-        logits, A, _ = model_forward(params, b.X, b.q, mconfig)
-        m = len(b.y)
-        correct += accuracy(logits, b.y) * m
-        inside += attention_correctness(A, b.box, canvas) * m
-    return {"accuracy": correct / n, "attention_correctness": inside / n, "n": n}
+    return evaluate_split(params, model_config(config), split, dtype=config.dtype, batch_size=batch_size, xp=xp)
 
 
 # --------------------------------------------------------------------------- training
@@ -300,7 +290,7 @@ def evaluate(params, config: TrainConfig, split, *, batch_size=500, xp=None):
 def fresh_state(config: TrainConfig, xp=None):
     """The state of a run before its first step."""
     xp = np if xp is None else xp
-    params = init_model(model_config(config), seed=config.seed, dtype=config.dtype, xp=xp)
+    params = init_network(model_config(config), seed=config.seed, dtype=config.dtype, xp=xp)
     rng = np.random.default_rng([config.seed, 1])  # the network's init uses seed alone; keep the streams apart
     return RunState(config, params, Adam(lr=config.lr), 0, rng,
                     rng.permutation(config.n_train), [])
@@ -398,15 +388,14 @@ def train(config: TrainConfig, *, data: TaskData | None = None, out=None, resume
             if slot == 0 and state.step > 0:
                 state.order = state.rng.permutation(config.n_train)
             b = data.train.batch(state.order[slot * B:(slot + 1) * B], xp=xp, dtype=config.dtype)
-            logits, _, cache = model_forward(state.params, b.X, b.q, mconfig)
-            loss, ce_cache = softmax_cross_entropy_forward(logits, b.y)
+            loss, grads_of = step_loss(state.params, b, mconfig)
             loss = float(to_numpy(loss))
             if not math.isfinite(loss):
                 kept = f"the last checkpoint (step {last_saved}) is kept" if last_saved is not None else \
                     "no checkpoint was written"
                 raise NonFiniteLossError(f"the loss is {loss} at step {state.step + 1} of {config.model} on "
                                          f"{config.task} (lr {config.lr}); {kept}")
-            grads = model_backward(softmax_cross_entropy_backward(1.0, ce_cache), cache)
+            grads = grads_of()
             state.optimizer.step(state.params, grads)
             state.step += 1
             if bar is not None:
@@ -417,10 +406,9 @@ def train(config: TrainConfig, *, data: TaskData | None = None, out=None, resume
                 record = {"step": state.step, "loss": loss, **evaluate(state.params, config, data.test, xp=xp)}
                 state.history.append(record)
                 if bar is not None:
-                    bar.set_postfix(loss=f"{loss:.3f}", acc=f"{record['accuracy']:.3f}")
+                    bar.set_postfix_str(f"loss {loss:.3f}; {headline(record)}")
                 else:
-                    log(f"step {state.step}: loss {loss:.4f}, test accuracy {record['accuracy']:.4f}, "
-                        f"attention correctness {record['attention_correctness']:.4f}")
+                    log(f"step {state.step}: loss {loss:.4f}, test {headline(record)}")
             if ckpt is not None and (state.step % checkpoint_every == 0 or state.step == config.steps):
                 save_checkpoint(ckpt, state)
                 last_saved = state.step
@@ -441,4 +429,5 @@ def train(config: TrainConfig, *, data: TaskData | None = None, out=None, resume
     seconds = time.perf_counter() - t0
     final = state.history[-1] if state.history and state.history[-1]["step"] == state.step else \
         evaluate(state.params, config, data.test, xp=xp)
-    return TrainResult(state, final["accuracy"], final["attention_correctness"], seconds, ckpt)
+    metrics = {k: v for k, v in final.items() if k not in ("step", "loss", "n")}
+    return TrainResult(state, final.get("accuracy"), final["attention_correctness"], seconds, ckpt, metrics)

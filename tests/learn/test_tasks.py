@@ -14,10 +14,20 @@ import pytest
 
 pytest.importorskip("sklearn")
 
-from attnrnn_np.learn import tasks  # noqa: E402
-from attnrnn_np.learn.tasks import (PALETTE, TASKS, TaskConfig, digit_pools, draw_scene, generate,  # noqa: E402
-                              load_backgrounds, load_task, resize_bilinear)
 from strategies import host  # noqa: E402
+
+from attnrnn_np.learn import digits, tasks  # noqa: E402
+from attnrnn_np.learn.tasks import (  # noqa: E402
+    PALETTE,
+    TaskConfig,
+    digit_pools,
+    draw_scene,
+    generate,
+    load_backgrounds,
+    load_task,
+    resize_bilinear,
+)
+from attnrnn_np.learn.tasks import QUERY_TASKS as TASKS  # noqa: E402  (clutter, recolour: test_clutter_recolour.py)
 
 N = 40
 
@@ -61,7 +71,7 @@ def test_classes_and_colours_distinct_query_present(task, sets):
         assert all(len(set(row)) == D for row in s.classes)
         assert all(len(set(row)) == D for row in s.colors)
         assert ((0 <= s.classes) & (s.classes < 10)).all() and ((0 <= s.colors) & (s.colors < 5)).all()
-        assert all(q in row for q, row in zip(s.queries, s.classes))
+        assert all(q in row for q, row in zip(s.queries, s.classes, strict=True))
         np.testing.assert_array_equal(s.labels, s.colors[np.arange(len(s)), s.target])
         # Every slot of the D digits is queried sometimes: the target is not always the first digit.
         assert len(set(s.target.tolist())) == D
@@ -72,16 +82,16 @@ def test_boxes_are_tight_inside_the_canvas_and_disjoint(task):
     config, scenes = _scenes(task)
     C, gap = config.canvas, config.min_gap
     for sc in scenes:
-        for d, (t, l, b, r) in enumerate(sc.boxes):
-            assert 0 <= t < b <= C and 0 <= l < r <= C
+        for d, (t, lft, b, r) in enumerate(sc.boxes):
+            assert 0 <= t < b <= C and 0 <= lft < r <= C
             alpha = sc.alphas[d]
             inside = np.zeros_like(alpha, dtype=bool)
-            inside[t:b, l:r] = True
+            inside[t:b, lft:r] = True
             assert not alpha[~inside].any(), "digit ink outside its box"
-            box = alpha[t:b, l:r]
+            box = alpha[t:b, lft:r]
             assert box[0].any() and box[-1].any() and box[:, 0].any() and box[:, -1].any(), "box not tight"
             lo, hi = config.sides
-            assert max(b - t, r - l) <= hi
+            assert max(b - t, r - lft) <= hi
         for i in range(len(sc.boxes)):
             for j in range(i):
                 t1, l1, b1, r1 = sc.boxes[i]
@@ -95,10 +105,10 @@ def test_digit_pixels_are_their_colour_and_clutter_stays_out(task):
     _, scenes = _scenes(task, seed=1)
     for sc in scenes:
         drawn = np.zeros_like(sc.image, dtype=bool)
-        for d, (t, l, b, r) in enumerate(sc.boxes):
-            expect = sc.alphas[d, t:b, l:r, None] * PALETTE[sc.colors[d]]
-            np.testing.assert_allclose(sc.image[t:b, l:r], expect, rtol=0, atol=1e-12)
-            drawn[t:b, l:r] = True
+        for d, (t, lft, b, r) in enumerate(sc.boxes):
+            expect = sc.alphas[d, t:b, lft:r, None] * PALETTE[sc.colors[d]]
+            np.testing.assert_allclose(sc.image[t:b, lft:r], expect, rtol=0, atol=1e-12)
+            drawn[t:b, lft:r] = True
         outside = sc.image[~drawn.any(axis=2)]
         if task == "mref":
             assert not outside.any(), "MREF draws nothing but digits"
@@ -110,8 +120,8 @@ def test_digit_pixels_are_their_colour_and_clutter_stays_out(task):
 
 def _box_mask(box, C):
     m = np.zeros((C, C), dtype=bool)
-    t, l, b, r = box
-    m[t:b, l:r] = True
+    t, lft, b, r = box
+    m[t:b, lft:r] = True
     return m
 
 
@@ -131,8 +141,8 @@ def test_stored_images_show_the_label_colour_in_the_query_box(task, sets):
     s = sets[task, "train"]
     scale = 255
     for n in range(len(s)):
-        t, l, b, r = s.query_boxes[n]
-        region = s.images[n, t:b, l:r].astype(int)           # (h, w, 3)
+        t, lft, b, r = s.query_boxes[n]
+        region = s.images[n, t:b, lft:r].astype(int)           # (h, w, 3)
         if task != "mbg":
             zero = PALETTE[s.labels[n]] == 0
             assert not region[..., zero].any(), "a channel the label colour lacks is lit"
@@ -158,7 +168,8 @@ def test_batch_values_and_shapes(task, sets):
 
 def test_batch_on_the_backend(xp, sets):
     b = sets["mref", "train"].batch(np.arange(4), xp=xp)
-    for a in b:
+    assert b.ink is None and b.target is None   # asked for with ink=True / recolour only
+    for a in (b.X, b.q, b.y, b.box):
         assert type(a) is xp.ndarray
     np.testing.assert_array_equal(host(b.X), sets["mref", "train"].batch(np.arange(4)).X)
 
@@ -185,14 +196,14 @@ def test_train_and_test_images_use_disjoint_handwriting(task, sets):
     assert set(test.ravel()) <= set(pools["test"].index)
     assert not set(train.ravel()) & set(test.ravel())
     # The recorded instance is the digit drawn: its class matches.
-    labels = tasks._load_digits()[1]
+    labels = digits._load_digits()[1]
     np.testing.assert_array_equal(labels[train], sets[task, "train"].classes)
 
 
 def test_photographs_are_split_by_columns():
     bgs = load_backgrounds()
     assert [b.name for b in bgs["train"]] == [b.name for b in bgs["test"]]
-    for tr, te in zip(bgs["train"], bgs["test"]):
+    for tr, te in zip(bgs["train"], bgs["test"], strict=True):
         h, w_tr, _ = tr.levels[0].shape
         w_te = te.levels[0].shape[1]
         assert te.levels[0].shape[0] == h
@@ -208,7 +219,7 @@ def test_missing_photo_source_falls_back_with_a_warning(monkeypatch):
 
     monkeypatch.setattr(sklearn.datasets, "load_sample_images", broken)
     with pytest.warns(UserWarning, match="falling back to matplotlib:grace_hopper.jpg"):
-        photos = tasks._photographs()
+        photos = digits._photographs()
     assert [name for name, _ in photos] == ["matplotlib:grace_hopper.jpg"]
 
 
@@ -357,8 +368,8 @@ def test_ink_box_holds_every_nonzero_pixel_and_is_tight():
     rng = np.random.default_rng(0)
     for _ in range(50):
         img = np.zeros((9, 7))
-        t, l = rng.integers(0, 5), rng.integers(0, 4)
-        img[t:t + rng.integers(1, 5), l:l + rng.integers(1, 4)] = rng.random() + 0.1
-        top, left, bottom, right = tasks._ink_box(img)
+        t, lft = rng.integers(0, 5), rng.integers(0, 4)
+        img[t:t + rng.integers(1, 5), lft:lft + rng.integers(1, 4)] = rng.random() + 0.1
+        top, left, bottom, right = digits.ink_box(img)
         rows, cols = np.nonzero(img)
         assert (top, left, bottom, right) == (rows.min(), cols.min(), rows.max() + 1, cols.max() + 1)
