@@ -1,9 +1,12 @@
 """Every intermediate of the layer, by documented names.
 
-:func:`trace` runs the forward pass once more, composed from the package's
-public pieces in the order of docs/model.md §3 and §5, and keeps what a
-comparison needs. The training path's caches stay lean; a user who wants to
-look inside asks for it with this explicit call.
+:func:`trace` runs the layer's own forward pass once more
+(``arnn_logits_forward``, or ``multiscale_arnn_forward`` with its loop over
+the scales) and reads what a comparison needs from the layer's caches:
+``h``, ``S``, ``beta`` and ``A`` are the layer's arrays; ``U`` is the layer's
+convolution applied again to the input it cached; ``gates`` and ``c`` are
+recomputed from ``U`` and the neighbours' ``h``. The training path's caches
+stay lean; a user who wants to look inside asks for it with this explicit call.
 
 Names (d ∈ {fwd, bwd}; every array in map coordinates, channels last):
 
@@ -28,16 +31,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..arnn import DIRECTIONS, arnn_dims, check_inputs
+from ..arnn import DIRECTIONS, arnn_logits_forward
 from ..backend import to_numpy
-from ..combiner import combiner_forward
 from ..conv import conv_same_forward
-from ..directions import directions_forward
-from ..head import head_forward
 from ..lstm_cell import gate_activations
-from ..multiscale import check_scales, multiscale_dims, scale_prefix
+from ..multiscale import check_scales, multiscale_arnn_forward, scale_prefix
 from ..normalize import check_normalize, normalize_forward
-from ..pool import maxpool_forward, upsample_forward
 from ..scan import rot180
 
 __all__ = ["trace", "trace_names"]
@@ -77,25 +76,25 @@ def _gates_and_cells(U, h, W_up, W_left):
     return gates, c
 
 
-def _arnn_trace(X, params, q, prefix):
-    """Intermediates of one ARNN (names without prefix) and its logits S."""
-    dims = arnn_dims(params, prefix)
-    check_inputs(X, q, dims, params[f"{prefix}fwd.W_x"].dtype, prefix)
-    K = dims.K
-    p = {d: {name: params.get(f"{prefix}{d}.{name}") for name in ("W_x", "b", "W_q", "W_up", "W_left")}
-         for d in DIRECTIONS}
-    # §3.1, both directions in one convolution, as the layer computes it.
-    W_x = np.concatenate([p["fwd"]["W_x"], p["bwd"]["W_x"]], axis=3)     # (k, k, C, 8K)
-    U, _ = conv_same_forward(X, W_x)                                      # (N, H, W, 8K)
-    U += np.concatenate([p["fwd"]["b"], p["bwd"]["b"]])
-    if dims.Q:
-        U += (q @ np.concatenate([p["fwd"]["W_q"], p["bwd"]["W_q"]], axis=1))[:, None, None, :]
+def _arnn_trace(params, cache):
+    """Intermediates of one ARNN (names without prefix), read from the layer's own forward.
+
+    ``cache`` is the ``ARNNCache`` of ``arnn_logits_forward`` (alone, or one
+    scale of ``multiscale_arnn_forward``): ``h`` and ``S`` are the layer's;
+    ``U`` is the layer's convolution applied again to the input it cached
+    (the centre tap of its patches) with the kernel and query weights it
+    concatenated, plus the biases.
+    """
+    prefix, K = cache.prefix, cache.dims.K
+    p = (cache.conv.W_x.shape[0] - 1) // 2
+    X = cache.conv.cols[:, :, :, p, p, :]                                 # the ARNN's input (N, H, W, C)
+    U, _ = conv_same_forward(X, cache.conv.W_x)                           # (N, H, W, 8K), §3.1
+    U += np.concatenate([params[f"{prefix}fwd.b"], params[f"{prefix}bwd.b"]])
+    if cache.W_q is not None:
+        U += (cache.q @ cache.W_q)[:, None, None, :]
     N, H, W = X.shape[:3]
     U_dirs = U.reshape(N, H, W, 2, 4 * K).transpose(3, 0, 1, 2, 4)      # (2, N, H, W, 4K)
-    # §3.2, §3.3: the hidden states from the layer's own scan.
-    W_up = np.stack([p["fwd"]["W_up"], p["bwd"]["W_up"]])                # (2, K, 4K)
-    W_left = np.stack([p["fwd"]["W_left"], p["bwd"]["W_left"]])
-    h, _ = directions_forward(U_dirs, W_up, W_left)                       # (2, N, H, W, K)
+    h = cache.directions.inner.h                                          # (2, N, H, W, K), map coordinates
     out = {}
     for n, d in enumerate(DIRECTIONS):
         out[f"U.{d}"] = np.ascontiguousarray(U_dirs[n])
@@ -103,13 +102,13 @@ def _arnn_trace(X, params, q, prefix):
         # The scan's cache is internal; gates and cell states are recomputed
         # from U and the neighbours' h, in the direction's own coordinates.
         turn = rot180 if d == "bwd" else (lambda a: a)
-        gates, c = _gates_and_cells(turn(U_dirs[n]), turn(h[n]), W_up[n], W_left[n])
+        gates, c = _gates_and_cells(turn(U_dirs[n]), turn(h[n]), params[f"{prefix}{d}.W_up"],
+                                    params[f"{prefix}{d}.W_left"])
         out[f"gates.{d}"] = np.ascontiguousarray(turn(gates))
         out[f"c.{d}"] = np.ascontiguousarray(turn(c))
         out[f"h.{d}"] = np.ascontiguousarray(h[n])
-    S, _ = head_forward(h, params[f"{prefix}head.w"], params[f"{prefix}head.b"])   # §3.4
-    out["S"] = S
-    return out, S
+    out["S"] = cache.S
+    return out
 
 
 def trace(X, params, q=None, *, normalize, scales=None):
@@ -141,27 +140,26 @@ def trace(X, params, q=None, *, normalize, scales=None):
 
     Notes
     -----
-    ``h`` comes from the layer's own scan; ``gates`` and ``c`` are
+    ``h``, ``S`` (and for the multi-scale layer ``beta`` and each scale's
+    ``S``) come from the layer's own forward; ``gates`` and ``c`` are
     recomputed from ``U`` and the neighbours' ``h`` (the scan keeps them in
-    an internal cache), so they agree with the scan to round-off and ``h``,
-    ``S`` and ``A`` are exactly the layer's.
+    an internal cache), so they agree with the scan to round-off, while
+    ``h``, ``S`` and ``A`` are exactly the layer's.
     """
     check_normalize(normalize)
     X, q = to_numpy(X), to_numpy(q)
     params = {key: to_numpy(v) for key, v in params.items()}
     if scales is None:
-        out, S = _arnn_trace(X, params, q, "")
-    else:
-        scales = check_scales(scales)
-        multiscale_dims(params, scales)
-        out, ups = {}, []
-        for g in scales:
-            X_g, _ = maxpool_forward(X, g)                                 # (N, H/γ, W/γ, C)
-            sub, S_g = _arnn_trace(X_g, params, q, scale_prefix(g))
-            out.update({scale_prefix(g) + name: v for name, v in sub.items()})
-            ups.append(upsample_forward(S_g, g)[0])                        # (N, H, W)
-        S, comb_cache = combiner_forward(X, np.stack(ups, axis=-1), params["comb.V"], params["comb.c"])
-        out["beta"] = comb_cache.beta                                       # (N, H, W, number of scales)
-        out["S"] = S
-    out["A"], _ = normalize_forward(S, normalize)
+        S, cache = arnn_logits_forward(X, params, q)
+        out = _arnn_trace(params, cache)
+        out["A"], _ = normalize_forward(S, normalize)
+        return out
+    # The layer's own multi-scale loop (docs/model.md §5); each scale's intermediates from its cache.
+    A, cache = multiscale_arnn_forward(X, params, q, scales=check_scales(scales), normalize=normalize)
+    out = {}
+    for g, sub in zip(cache.scales, cache.arnn, strict=True):
+        out.update({scale_prefix(g) + name: v for name, v in _arnn_trace(params, sub).items()})
+    out["beta"] = cache.comb.beta                                       # (N, H, W, number of scales)
+    out["S"] = cache.S
+    out["A"] = A
     return out
