@@ -192,7 +192,8 @@ def _init(args):
 def grade_workspace(folder, names=(), *, timeout=60.0, hidden=False, seed=0, points_file=None, results_json=None):
     """Grade a workspace with the installed grader, print the report; the exit status (0 only if all pass)."""
     from ..atomic import write_text_atomic
-    from .grader import grade, results_json as to_results, score_table
+    from .grader import grade, score_table
+    from .grader import results_json as to_results
 
     folder = Path(folder)
     if not (folder / "student").is_dir():

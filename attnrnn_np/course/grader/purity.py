@@ -1,9 +1,11 @@
 """The shared check of every backward (and forward): it changes none of its inputs, and it can be called twice.
 
-The function is called twice on the same inputs. The first call's result is
-kept in the student's process as it was returned, **not copied**, and read
-again after the second call: a function that hands back a buffer it reuses,
-or that destroys its cache, is caught. Whether an input changed is read back
+The function is called on the inputs, then on other inputs (every float
+array argument redrawn, a cache kept), then on the first inputs again. The
+first call's result is kept in the student's process as it was returned,
+**not copied**, and read again after the second call: a function that hands
+back a buffer it reuses is caught; the third call must give the first
+result again: a function that destroys its cache is caught. Whether an input changed is read back
 from the student's process too: its code could forge that answer, but only
 to hide a change of its own inputs, never to make a wrong value right (the
 values are checked by the other checks).
@@ -51,11 +53,16 @@ def check_pure(s, where, fn, args, names, outputs):
             fail(where, f"your function {function} changed its input {name}{part}",
                  "a backward must leave its cache as the forward wrote it: it may be used again")
 
-    second = child.call(fn, args)
-    second = sequence(where, second, outputs, function) if len(outputs) > 1 else [second]
+    # a second call on other inputs (each array argument redrawn), then the first result read back
+    rng = np.random.default_rng(1)
+    other = [rng.normal(size=a.shape).astype(a.dtype) if isinstance(a, np.ndarray) and a.dtype.kind == "f" else a
+             for a in args]
+    child.call(fn, other)
     kept = child.fetch(h_result)
     kept = sequence(where, kept, outputs, function) if len(outputs) > 1 else [kept]
-    for name, a, b, c in zip(outputs, first, kept, second, strict=True):
+    third = child.call(fn, args)
+    third = sequence(where, third, outputs, function) if len(outputs) > 1 else [third]
+    for name, a, b, c in zip(outputs, first, kept, third, strict=True):
         if name == "cache":         # what a cache holds is the backward's business, checked through it
             continue
         if not _same(a, b):

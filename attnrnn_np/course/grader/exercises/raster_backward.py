@@ -33,7 +33,7 @@ def check_scan_gradients(where, forward, backward, hint):
             expect_array(f"{where}: shapes", f"d{name}", dx, x.shape, x.dtype)
         for name, (x, dx) in pairs.items():
             expect_close(f"{where}: gradient of {name} (H={U.shape[1]}, W={U.shape[2]})", f"d{name}", dx,
-                         numgrad(lambda: forward(U, W_up, W_left)[0], x, dh),
+                         numgrad(lambda U=U, W_up=W_up, W_left=W_left: forward(U, W_up, W_left)[0], x, dh),
                          describe=gate_map(U.shape[-1]) if name == "U" else None, hint=hint, last=name == "U")
 
 

@@ -5,6 +5,7 @@ import numpy as np
 
 from ..base import CheckFailure, fail, sequence
 
+
 def sigmoid(x):
     return 0.5 * (1.0 + np.tanh(0.5 * x))
 
