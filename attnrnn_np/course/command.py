@@ -208,6 +208,8 @@ def grade_workspace(folder, names=(), *, timeout=60.0, hidden=False, seed=0, poi
         for check_name, o in r.outcomes.items():
             if o.status == "failed":
                 print(f"FAILED {name}: {check_name}\n{o.message}\n")
+            elif o.status == "not run":
+                print(f"NOT RUN {name}: {check_name} ({o.message or 'not run'})\n")
         if r.output:
             print(f"--- what your code printed during {name} ---\n{r.output}\n")
     print(score_table(results))

@@ -220,6 +220,8 @@ def score_table(results):
         tag = " (optional)" if EXERCISES[name].optional else ""
         verdict = "PASS" if r.passed else ("not run" if not ran else "FAIL")
         passed += r.passed
+        missing = len(r.outcomes) - len(ran)
+        tag += f" ({missing} not run)" if missing and ran else ""
         lines.append(f"{name:<18}{ok:>4}/{len(r.outcomes):<3}  {r.score:>6.2f}/{r.max_score:<6.2f}  {verdict}{tag}")
     lines.append("-" * 52)
     total = sum(r.score for r in results.values())
