@@ -161,7 +161,10 @@ def init_workspace(dest, *, with_solutions=False):
     if dest.exists() and any(dest.iterdir()):
         raise FileExistsError(f"{dest} is not empty; choose a new folder (nothing was overwritten)")
     files = workspace_files(with_solutions)
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise NotADirectoryError(20, f"{dest.parent} is not a folder") from None
     with atomic_directory(dest) as tmp:
         for name, text in files.items():
             path = tmp / name

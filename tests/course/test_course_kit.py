@@ -232,3 +232,45 @@ def test_course_init_and_grade_end_to_end(tmp_path, capfd):
         main(["course", "grade", str(ok), "--timeout", "0"])
     assert exc.value.code == 2
     assert capfd.readouterr().err.startswith("attnrnn-np: error: ")
+
+
+def test_course_init_where_it_cannot_write_is_one_line(tmp_path, capfd):
+    (tmp_path / "a_file").write_text("x")
+    assert main(["course", "init", str(tmp_path / "a_file" / "ws")]) == 1
+    err = capfd.readouterr().err
+    assert err.startswith("attnrnn-np: error: cannot write a workspace") and err.count("\n") == 1, err
+    assert not (tmp_path / "a_file" / "ws").exists()
+    assert main(["course", "init", str(tmp_path / "a_file")]) == 2
+    assert "is a file" in capfd.readouterr().err
+
+
+def test_course_init_leaves_nothing_half_written(tmp_path, monkeypatch):
+    from attnrnn_np.course import workspace
+
+    real = Path.write_text
+    calls = []
+
+    def full_disk(self, text, *args, **kwargs):
+        calls.append(self)
+        if len(calls) == 5:
+            raise OSError(28, "No space left on device")
+        return real(self, text, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", full_disk)
+    with pytest.raises(OSError):
+        workspace.init_workspace(tmp_path / "ws")
+    monkeypatch.undo()
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_while_grading_is_one_line_and_exit_130(solved, monkeypatch, capfd):
+    from attnrnn_np.course.grader import run
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run, "grade", interrupted)
+    monkeypatch.setattr(grader, "grade", interrupted)
+    assert main(["course", "grade", str(solved), "conv"]) == 130
+    err = capfd.readouterr().err
+    assert err.startswith("attnrnn-np: error: interrupted") and err.count("\n") == 1
