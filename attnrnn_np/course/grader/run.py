@@ -171,7 +171,7 @@ def _grade_exercise(workspace, ex, checks, result, timeout, seed, output_file):
     try:
         try:
             child = Child(workspace, ex.modules, timeout, output_file)
-        except ChildGone as err:
+        except (ChildGone, OSError) as err:    # OSError: the child could not be started at all
             for outcome in result.outcomes.values():
                 outcome.status, outcome.message = "failed", f"[{ex.name}] {err}"
             return
