@@ -98,15 +98,20 @@ def test_grade_class_reads_nbgraders_layout(tmp_path, solved, capfd):
     assert capfd.readouterr().err.startswith("attnrnn-np: error: ")
 
 
-def test_the_wheel_holds_the_package_and_its_data():
+def test_the_wheel_holds_the_package_and_its_data_and_pip_installs_it(tmp_path):
     name, data = build_wheel()
     assert name.startswith("attnrnn_np-") and name.endswith("-py3-none-any.whl")
-    path = Path("/tmp") / f"check-{os.getpid()}.whl"
-    try:
-        path.write_bytes(data)
-        names = zipfile.ZipFile(path).namelist()
-    finally:
-        path.unlink()
+    path = tmp_path / name
+    path.write_bytes(data)
+    names = zipfile.ZipFile(path).namelist()
+    done = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
+                           "--target", str(tmp_path / "site"), str(path)], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    probe = subprocess.run([sys.executable, "-c", "import attnrnn_np.course.grader as g; print(g.__file__)"],
+                           cwd=tmp_path, env=dict(os.environ, PYTHONPATH=str(tmp_path / "site")),
+                           capture_output=True, text=True, timeout=60)
+    assert probe.stdout.startswith(str(tmp_path / "site")), probe.stderr
     for want in ("attnrnn_np/cli.py", "attnrnn_np/course/grader/child.py",
                  "attnrnn_np/course/statements/01_lstm_cell.md",
                  "attnrnn_np/course/templates/model.md", "attnrnn_np/verify/golden/manifest.json"):

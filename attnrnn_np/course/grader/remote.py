@@ -103,16 +103,21 @@ class Child:
         req_r, self._req = os.pipe()
         self._resp, resp_w = os.pipe()
         out = open(output_file, "wb")
+        started = False
         try:
             self.proc = subprocess.Popen(
                 [sys.executable, "-I", str(HERE / "child.py"), str(req_r), str(resp_w), str(Path(workspace).resolve()),
                  str(HERE / "wire.py"), json.dumps(list(modules))],
                 cwd=workspace, env=clean_environment(), stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                 pass_fds=(req_r, resp_w), preexec_fn=_limits, start_new_session=True)
+            started = True
         finally:
             out.close()
             os.close(req_r)
             os.close(resp_w)
+            if not started:
+                os.close(self._req)
+                os.close(self._resp)
         os.set_blocking(self._req, False)
         self.hello, _ = self._receive("startup (importing the student package)")
 
