@@ -161,3 +161,17 @@ def test_a_right_solution_written_differently_passes(template, tmp_path, name):
     failed = {f"{n}: {c}": o.message for n, r in results.items() for c, o in r.outcomes.items()
               if o.status != "passed"}
     assert not failed, failed
+
+
+def test_a_solution_fitted_to_the_public_shapes_fails_only_the_hidden_check(template, tmp_path):
+    """The public checks all use N = 2 for conv; a backward that is right only there passes them all."""
+    ws = edited(template, tmp_path, [("conv.py", "    cols, W_x = cache.cols, cache.W_x\n",
+                                      "    cols, W_x = cache.cols, cache.W_x\n    if dU.shape[0] != 2:\n"
+                                      "        return np.zeros(cols.shape[:3] + cols.shape[5:], dU.dtype), "
+                                      "np.zeros_like(W_x)\n")])
+    public = grade(ws, ["conv"])["conv"]
+    assert public.passed
+    hidden = grade(ws, ["conv"], hidden=True, seed=5)["conv"]
+    assert not hidden.passed
+    assert [c for c, o in hidden.outcomes.items() if o.status != "passed"] == ["hidden_cases"]
+    assert hidden.outcomes["hidden_cases"].hidden
