@@ -76,11 +76,11 @@ def test_an_endless_loop_times_out_and_the_others_are_graded(solved, tmp_path, c
     append(ws, "lstm_cell.py", "\n\ndef lstm_cell_backward(dh, dc, cache):\n    while True:\n        pass\n")
     start = time.monotonic()
     report = tmp_path / "results.json"
-    assert main(["course", "grade", str(ws), "lstm_cell", "conv", "--timeout", "3", "--results-json",
+    assert main(["course", "grade", str(ws), "lstm_cell", "conv", "--timeout", "6", "--results-json",
                  str(report)]) == 1
-    assert time.monotonic() - start < 30
+    assert time.monotonic() - start < 40
     out = capfd.readouterr().out
-    assert "timed out after 3 s during lstm_cell_backward" in out
+    assert "timed out after 6 s during lstm_cell_backward" in out
     assert "not run" in out and "conv" in out and "1 of 2 exercises pass" in out
     tests = json.loads(report.read_text())["tests"]
     cell = [t for t in tests if t["name"].startswith("lstm_cell: ")]

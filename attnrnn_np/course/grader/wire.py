@@ -19,7 +19,7 @@ import numpy as np
 DTYPES = frozenset(np.dtype(t).str for t in (
     "float64", "float32", "float16", "int64", "int32", "int16", "int8", "uint64", "uint32", "uint16",
     "uint8", "bool", "complex128", "complex64"))
-MAX_MESSAGE = 1 << 30      # one message over 1 GiB is refused
+MAX_MESSAGE = 1 << 28      # one message over 256 MiB is refused
 
 
 class WireError(ValueError):
