@@ -45,8 +45,9 @@ def check_scan_exact(where, forward, backward, ref_forward, ref_backward, cases,
         h0, _, r_cache = ref_forward(U, W_up, W_left)
         expect_array(f"{where} ({tag})", "h", h, h0.shape, h0.dtype)
         if not np.allclose(h, h0, rtol=1e-4, atol=1e-6):
-            fail(f"{where} ({tag})", "your forward scan does not follow §3.2 on this case, so its backward "
-                 "cannot be compared", "pass the forward exercise first (raster_forward)")
+            fail(f"{where} ({tag})", "your forward scan does not give the states of docs/model.md §3 on this "
+                 "case, so its backward cannot be compared with the exact gradient",
+                 "pass the forward checks first (raster_forward, or this exercise's forward)")
         got = backward(dh, cache)
         want = ref_backward(dh, r_cache)
         for name, g, w in zip(("dU", "dW_up", "dW_left"), got, want, strict=True):
