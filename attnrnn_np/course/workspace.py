@@ -5,30 +5,31 @@ The reference bodies live in ``reference/*.py`` between the lines
 replaces each such region by one ``raise NotImplementedError(...)`` carrying
 the exercise's name, its statement and the hint; ``with_solutions=True``
 keeps the bodies and drops only the marker lines. The workspace's modules
-import nothing from ``attnrnn_np``: only NumPy and each other. The grader
-(``grader/checks.py``, a copy of ``attnrnn_np/course/checks.py``) may use
-``attnrnn_np.gradcheck``.
+import nothing from ``attnrnn_np``: only NumPy and each other. The workspace
+holds no grader: ``attnrnn-np course grade`` runs the one installed with the
+package (``grader/``).
 
 Layout of a workspace::
 
     README.md             how to work and how to grade
+    points.json           the points of each exercise (the teacher's copy decides)
+    docs/model.md         the parts of the project's docs/model.md the statements cite
     exercises/NN_*.md     one statement per exercise
     student/*.py          the student's package (plain NumPy)
-    grader/checks.py      every check
-    grader/conftest.py    the score table
-    grader/test_grader.py one test per check, marked with its exercise
-    pytest.ini            markers, pythonpath
 """
 
 from __future__ import annotations
 
+import json
 import re
-import shutil
 from pathlib import Path
 
-from .checks import EXERCISES
+from ..atomic import atomic_directory
+from .grader.base import EXERCISES
+from .grader.run import default_points
 
-__all__ = ["REFERENCE", "STATEMENTS", "solution_regions", "cut_solutions", "keep_solutions", "init_workspace"]
+__all__ = ["REFERENCE", "STATEMENTS", "solution_regions", "cut_solutions", "keep_solutions", "workspace_files",
+           "init_workspace"]
 
 HERE = Path(__file__).parent
 REFERENCE = HERE / "reference"
@@ -104,64 +105,7 @@ def keep_solutions(source):
     return cut_solutions(source, exercises=())
 
 
-PYTEST_INI = """\
-[pytest]
-# The grader: one test per check, one marker per exercise (pytest -m lstm_cell).
-testpaths = grader
-pythonpath = .
-addopts = -p no:cacheprovider
-markers =
-{markers}
-"""
-
-CONFTEST = '''\
-"""The grader's pytest hooks: the score table at the end of a run."""
-
-import pytest
-
-import checks
-
-RESULTS = {}
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    report = outcome.get_result()
-    params = getattr(getattr(item, "callspec", None), "params", {})
-    if "exercise" in params and (report.when == "call" or report.failed):
-        RESULTS.setdefault(params["exercise"], {})[params["check"]] = (report.passed, "")
-
-
-def pytest_terminal_summary(terminalreporter):
-    if RESULTS:
-        terminalreporter.section("score")
-        ordered = {name: RESULTS[name] for name in checks.EXERCISES if name in RESULTS}
-        terminalreporter.write_line(checks.score_table(ordered))
-'''
-
-TEST_GRADER = '''\
-"""One test per check, marked with its exercise: ``pytest -m lstm_cell`` grades one exercise."""
-
-import pytest
-
-import checks
-import student
-
-CASES = [pytest.param(name, check, marks=getattr(pytest.mark, name), id=f"{name}-{check}")
-         for name, exercise in checks.EXERCISES.items() for check in exercise.checks]
-
-
-@pytest.mark.parametrize("exercise, check", CASES)
-def test_check(exercise, check):
-    failure = None
-    try:
-        checks.run(exercise, check, student)
-    except checks.CheckFailure as err:
-        failure = str(err)
-    if failure:
-        pytest.fail(failure, pytrace=False)
-'''
+TEMPLATES = HERE / "templates"
 
 
 def _readme(with_solutions):
@@ -170,58 +114,60 @@ def _readme(with_solutions):
                      for ex in EXERCISES.values())
     kind = ("This copy has the reference solutions filled in (for teachers)." if with_solutions else
             "Every function you write raises `NotImplementedError` until you replace its body.")
-    return f"""# AttentionRNN course workspace
-
-You implement the pieces of AttentionRNN ("AttentionRNN: A Structured Spatial
-Attention Mechanism", Khandelwal & Sigal, ICCV 2019) in plain NumPy, in the
-package `student/`. {kind}
-
-| exercise | what | statement | you write |
-|---|---|---|---|
-{rows}
-
-Work in the order of the table: later exercises call your earlier functions
-(the inverse-raster direction runs your raster scan; the raster backward
-runs your LSTM cell backward). `wavefront` is an optional challenge.
-
-Grade your work from this folder:
-
-```bash
-attnrnn-np course grade .                  # every required exercise, with a score table
-attnrnn-np course grade . lstm_cell conv   # only these
-python -m pytest -m raster_forward         # the same tests, straight through pytest
-```
-
-The grader checks properties, not hidden numbers: your gradients against
-central finite differences of your own forward pass, the recurrence at every
-cell, the receptive field, the adjoint identity of im2col and col2im, and
-shapes and dtypes. A failure says which check failed, by how much, the
-first wrong entry and a hint. The equations are those of the project's
-docs/model.md (§3 the forward computation, §4 the receptive field, §5 the
-combiner).
-"""
+    return (TEMPLATES / "README.md").read_text().format(kind=kind, rows=rows)
 
 
-def init_workspace(dest, *, with_solutions=False):
-    """Write a student workspace into ``dest`` (created; must be empty or absent).
+MODEL_SECTIONS = ("## §1", "## §3", "## §4", "## §5")
 
-    Returns the list of files written, relative to ``dest``.
+
+def model_excerpt(text):
+    """The sections of docs/model.md the statements cite (§1, §3, §4, §5), pictures left out.
+
+    ``templates/model.md`` holds it; a test keeps it equal to this function of
+    the project's docs/model.md.
     """
-    dest = Path(dest)
-    if dest.exists() and any(dest.iterdir()):
-        raise FileExistsError(f"{dest} is not empty; choose a new folder (nothing was overwritten)")
+    parts = re.split(r"(?m)^(?=## )", text)
+    kept = "".join(p for p in parts if p.startswith(MODEL_SECTIONS))
+    kept = "\n".join(line for line in kept.splitlines() if not line.startswith("!["))
+    return ("# The model (excerpt for the course workspace)\n\nThe sections of the project's docs/model.md that "
+            "the exercises cite: §1 notation, §3 the\nforward computation, §4 the receptive field, §5 the "
+            "multi-scale layer.\n\n" + re.sub(r"\n{3,}", "\n\n", kept).rstrip() + "\n")
+
+
+def workspace_files(with_solutions=False):
+    """``{relative path: text}`` of a workspace."""
     write = keep_solutions if with_solutions else cut_solutions
-    files = {"README.md": _readme(with_solutions), "grader/conftest.py": CONFTEST,
-             "grader/test_grader.py": TEST_GRADER,
-             "pytest.ini": PYTEST_INI.format(markers="\n".join(f"    {ex.name}: {ex.title}"
-                                                                for ex in EXERCISES.values()))}
+    files = {"README.md": _readme(with_solutions),
+             "points.json": json.dumps(default_points(), indent=2) + "\n",
+             "docs/model.md": (TEMPLATES / "model.md").read_text()}
     for module in sorted(REFERENCE.glob("*.py")):
         files[f"student/{module.name}"] = write(module.read_text())
     for ex in EXERCISES.values():
         files[f"exercises/{ex.statement}"] = (STATEMENTS / ex.statement).read_text()
-    for name, text in files.items():
-        path = dest / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    shutil.copyfile(HERE / "checks.py", dest / "grader" / "checks.py")
-    return sorted(files) + ["grader/checks.py"]
+    return files
+
+
+def init_workspace(dest, *, with_solutions=False):
+    """Write a student workspace into ``dest`` (created; must be empty or absent), all at once.
+
+    The workspace is built in a temporary sibling folder and renamed into
+    place (``attnrnn_np.atomic.atomic_directory``): a full disk or an
+    interruption leaves no half-written workspace. Returns the list of files
+    written, relative to ``dest``.
+    """
+    dest = Path(dest)
+    if dest.exists() and not dest.is_dir():
+        raise FileExistsError(f"{dest} is a file, not a folder; choose a new folder (nothing was overwritten)")
+    if dest.exists() and any(dest.iterdir()):
+        raise FileExistsError(f"{dest} is not empty; choose a new folder (nothing was overwritten)")
+    files = workspace_files(with_solutions)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise NotADirectoryError(20, f"{dest.parent} is not a folder") from None
+    with atomic_directory(dest) as tmp:
+        for name, text in files.items():
+            path = tmp / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+    return sorted(files)

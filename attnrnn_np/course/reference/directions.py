@@ -60,7 +60,7 @@ def inverse_raster_backward(dh, cache):
         In map coordinates.
     dW_up, dW_left : array (K, 4K)
     """
-    # BEGIN SOLUTION inverse_raster: the rotation is a permutation of the cells, so its backward is the same permutation; rotate, run your raster_scan_backward, rotate back
+    # BEGIN SOLUTION inverse_raster: the rotation is a permutation of the cells, so its backward is the inverse permutation, and rot180 is its own inverse; rotate, run your raster_scan_backward, rotate back
     dU_rot, dW_up, dW_left = raster_scan_backward(rot180(dh), cache)
     return rot180(dU_rot), dW_up, dW_left
     # END SOLUTION
