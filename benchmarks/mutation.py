@@ -85,13 +85,13 @@ MUTANTS = (
     _m("conv-first-block-only", "block-boundary", "conv.py",
        "for n0 in range(0, N, B):", "for n0 in range(0, min(N, B), B):"),
     _m("conv-block-index-for-offset", "block-boundary", "conv.py",
-       "out=dX[n0:n0 + B])", "out=dX[n0 // B:n0 // B + B])"),
+       "out=dX[n0:n0 + B], xp=xp)", "out=dX[n0 // B:n0 // B + B], xp=xp)"),
     _m("conv-block-size", "block-boundary", "conv.py",
        "B = max(1, (1 << 20) // (H * W * k * k * C))", "B = max(1, (1 << 20) // (H * W * k * C))"),
     # ----------------------------------------------------------- lstm_cell.py
     _m("cell-gates-f-i-g-o", "gate-order", "lstm_cell.py",
-       "a = gate_activations(G, out=G if overwrite_G else None)\n    i, f, g, o =",
-       "a = gate_activations(G, out=G if overwrite_G else None)\n    f, i, g, o ="),
+       "a = gate_activations(G, out=G if overwrite_G else None, xp=xp)\n    i, f, g, o =",
+       "a = gate_activations(G, out=G if overwrite_G else None, xp=xp)\n    f, i, g, o ="),
     _m("cell-sigmoid-candidate", "sigmoid-candidate", "lstm_cell.py",
        "    half[2 * K:3 * K] = 1.0            # g keeps tanh(G_g) unscaled\n"
        "    shift = xp.full((4 * K,), 0.5, dtype=G.dtype)\n"
@@ -185,8 +185,8 @@ MUTANTS = (
     _m("wavefront-dc-accumulated", "accumulate-assign", "wavefront.py",
        "dc_buf[:, lo + 1:hi + 2] = dc_prev", "dc_buf[:, lo + 1:hi + 2] += dc_prev"),
     _m("wavefront-dc-from-above", "wrong-neighbour-c", "wavefront.py",
-       "lstm_cell_backward(dh_t, dc_buf[:, lo + 1:hi + 2], cache.cells[t])",
-       "lstm_cell_backward(dh_t, dc_buf[:, lo:hi + 1], cache.cells[t])"),
+       "lstm_cell_backward(dh_t, dc_buf[:, lo + 1:hi + 2], cache.cells[t], xp=xp)",
+       "lstm_cell_backward(dh_t, dc_buf[:, lo:hi + 1], cache.cells[t], xp=xp)"),
     _m("wavefront-dW-halves-swapped", "wrong-neighbour-h", "wavefront.py",
        "return dU, dW_rec[:, :K], dW_rec[:, K:]", "return dU, dW_rec[:, K:], dW_rec[:, :K]"),
     # ---------------------------------------------------------- directions.py
@@ -274,7 +274,7 @@ MUTANTS = (
        "dZ = beta * (dbeta - (beta * dbeta)", "dZ = beta * (dbeta + (beta * dbeta)"),
     # ---------------------------------------------------------- multiscale.py
     _m("multiscale-dX-assigned", "accumulate-assign", "multiscale.py",
-       "dX = dX + maxpool_backward(dX_gamma, pool_cache)", "dX = maxpool_backward(dX_gamma, pool_cache)"),
+       "dX = dX + maxpool_backward(dX_gamma, pool_cache, xp=xp)", "dX = maxpool_backward(dX_gamma, pool_cache, xp=xp)"),
     _m("multiscale-dq-assigned", "accumulate-assign", "multiscale.py",
        "dq = dq_gamma if dq is None else dq + dq_gamma", "dq = dq_gamma"),
     _m("init-comb-c-prefers-a-scale", "init-values", "multiscale.py",

@@ -157,3 +157,34 @@ def test_a_model_forward_still_refuses_another_dtype():
     X = np.zeros((2, 32, 32, config.in_channels))
     with pytest.raises(TypeError, match="X has dtype float64 but the parameters are float32"):
         model_forward(params, X, np.zeros((2, config.query_dim), dtype="float32"), config)
+
+
+def test_the_trusted_maths_gives_the_public_functions_numbers_bit_for_bit(xp):
+    """The learning stack calls the trusted entry points: they must compute exactly what the public ones do."""
+    from attnrnn_np.arnn import trusted_arnn_backward, trusted_arnn_forward
+    from attnrnn_np.backend import to_numpy
+    from attnrnn_np.multiscale import trusted_multiscale_arnn_backward, trusted_multiscale_arnn_forward
+
+    rng = np.random.default_rng(7)
+    X = xp.asarray(rng.normal(size=(2, 4, 4, 3)))
+    q = xp.asarray(rng.normal(size=(2, 2)))
+    dA = xp.asarray(rng.normal(size=(2, 4, 4)))
+    single = init_arnn_params(3, 2, query_dim=2, seed=1, xp=xp)
+    multi = init_multiscale_params(3, 2, (1, 2), query_dim=2, seed=1, xp=xp)
+    pairs = [
+        (lambda: arnn_forward(X, single, q, normalize="softmax", recurrent=False), arnn_backward,
+         lambda: trusted_arnn_forward(X, single, q, normalize="softmax", recurrent=False, xp=xp),
+         trusted_arnn_backward),
+        (lambda: multiscale_arnn_forward(X, multi, q, scales=(1, 2)), multiscale_arnn_backward,
+         lambda: trusted_multiscale_arnn_forward(X, multi, q, scales=(1, 2), xp=xp),
+         trusted_multiscale_arnn_backward),
+    ]
+    for public_fwd, public_bwd, trusted_fwd, trusted_bwd in pairs:
+        A, cache = public_fwd()
+        A_t, cache_t = trusted_fwd()
+        assert np.array_equal(to_numpy(A), to_numpy(A_t))
+        dX, dq, grads = public_bwd(dA, cache)
+        dX_t, dq_t, grads_t = trusted_bwd(dA, cache_t, xp=xp)
+        assert np.array_equal(to_numpy(dX), to_numpy(dX_t)) and np.array_equal(to_numpy(dq), to_numpy(dq_t))
+        assert list(grads) == list(grads_t)
+        assert all(np.array_equal(to_numpy(grads[k]), to_numpy(grads_t[k])) for k in grads)
