@@ -223,8 +223,8 @@ def save_checkpoint(path, state: RunState):
 def environment(config: TrainConfig):
     """What the numbers depend on beyond the configuration: the backend and BLAS's thread count.
 
-    The thread count is the one BLAS uses now (threadpoolctl's report; None
-    when threadpoolctl is missing): a GEMM split over another number of
+    The thread count is the one NumPy's BLAS uses now (threadpoolctl's
+    report; None when threadpoolctl is missing): a GEMM split over another number of
     threads sums in another order, so a resumed run must use the same count
     to continue bit for bit.
     """
@@ -232,7 +232,9 @@ def environment(config: TrainConfig):
     with contextlib.suppress(ImportError):
         from threadpoolctl import threadpool_info
 
-        counts = sorted({int(p["num_threads"]) for p in threadpool_info() if p.get("user_api") == "blas"})
+        blas = [p for p in threadpool_info() if p.get("user_api") == "blas"]
+        own = [p for p in blas if "numpy" in str(p.get("filepath", ""))]  # NumPy's BLAS does the training's GEMMs
+        counts = sorted({int(p["num_threads"]) for p in (own or blas)})
         threads = counts[0] if len(counts) == 1 else (counts or None)
     return {"backend": config.backend, "blas_threads": threads}
 
