@@ -140,3 +140,12 @@ def test_every_subcommand_has_a_handler():
     sub = next(a for a in parser._actions if a.dest == "command")
     for name, p in sub.choices.items():
         assert callable(p.get_default("handler")), name
+
+
+def test_figures_with_a_negative_seed_writes_nothing(tmp_path, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["figures", "--seed", "-1", "--out", str(tmp_path / "figs")])
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--seed: expected an integer >= 0, got -1" in err[0]
+    assert not (tmp_path / "figs").exists()

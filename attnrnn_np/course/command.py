@@ -9,6 +9,19 @@ from pathlib import Path
 __all__ = ["add_parsers", "run_course", "run_figures", "grade_workspace"]
 
 
+def _seed(text):
+    """An argparse type: a seed, an integer >= 0."""
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
+    return value
+
+
 def add_parsers(sub):
     """Add ``course init``, ``course grade`` and ``figures`` to the command's subparsers."""
     course = sub.add_parser("course", help="the course kit: write a student workspace, grade it")
@@ -26,7 +39,7 @@ def add_parsers(sub):
 
     fig = sub.add_parser("figures", help="draw the course's pictures (PNG and an animated GIF)")
     fig.add_argument("--out", required=True, help="folder for the pictures")
-    fig.add_argument("--seed", type=int, default=0, help="every random number of every picture")
+    fig.add_argument("--seed", type=_seed, default=0, help="every random number of every picture")
     fig.set_defaults(handler=run_figures)
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..arnn import arnn_backward, arnn_forward, init_arnn_params
+from ..atomic import write_atomic
 from ..backend import to_numpy
 from ..scan import diagonals
 
@@ -40,7 +41,7 @@ def _figure(width, height, dpi=110):
 
 
 def _save(fig, path):
-    fig.savefig(path, format="png", facecolor="white")
+    write_atomic(path, lambda f: fig.savefig(f, format="png", facecolor="white"))
     return path
 
 

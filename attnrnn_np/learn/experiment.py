@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import write_text_atomic
 from .models import MODELS
 from .tasks import TASKS, load_task, resolve_cache_dir
 from .train import TrainConfig, blas_threads, load_checkpoint, model_config, train
@@ -116,7 +117,7 @@ def run_demo(out, *, steps=DEMO_STEPS, seed=0, lr=3e-3, models=DEMO_MODELS, jobs
         "config": {m: json.loads(c.to_json()) for m, c in zip(models, configs)},
         "wall_seconds": wall,
     }
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    write_text_atomic(out / "metrics.json", json.dumps(metrics, indent=2))
     _masks_png(out / "masks.png", summaries, configs, cache_dir=cache_dir)
     log(f"\nMREF, {steps} steps each, seed {seed} (test set of {configs[0].n_test} images):")
     log(f"{'model':<8} {'accuracy':>9} {'attention correctness':>22} {'seconds':>8}")
@@ -173,11 +174,12 @@ def run_experiment(out, *, steps=EXPERIMENT_STEPS, seed=EXPERIMENT_SEED, seeds=E
     table = experiment_table(summaries, tasks=tasks, models=models)
     config = json.loads(configs[0].to_json())
     del config["task"], config["model"], config["seed"]
-    (out / "table.json").write_text(json.dumps({"config": config, "seeds": seed_list, "jobs": jobs,
-                                                "wall_seconds": wall, "runs": summaries}, indent=2))
+    write_text_atomic(out / "table.json", json.dumps({"config": config, "seeds": seed_list, "jobs": jobs,
+                                                      "wall_seconds": wall, "runs": summaries}, indent=2))
     seed_text = f"seed {seed}" if len(seed_list) == 1 else \
         f"seeds {seed_list[0]}–{seed_list[-1]}; each cell is the mean (min–max) over the {len(seed_list)} seeds"
-    (out / "table.md").write_text(
+    write_text_atomic(
+        out / "table.md",
         f"Test accuracy and attention correctness after {steps} steps ({seed_text}), "
         f"{configs[0].n_train} training / {configs[0].n_test} test images per task.\n\n" + table)
     log(table)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..atomic import write_atomic
 from ..backend import to_numpy
 from .tasks import PALETTE_NAMES
 
@@ -75,5 +76,5 @@ def save_masks_png(path, images, rows, queries, labels, boxes):
 
     fig = plot_masks(images, rows, queries, labels, boxes)
     FigureCanvasAgg(fig)
-    fig.savefig(path, format="png")
+    write_atomic(path, lambda f: fig.savefig(f, format="png"))
     return path
