@@ -145,6 +145,11 @@ def _build_parser():
 
 def _check_run(parser, args):
     """Refuse, before any work, what a training command would fail on later."""
+    if getattr(args, "backend", None) == "cupy":
+        from .backend import gpu_available
+
+        if not gpu_available():
+            parser.error("--backend cupy: CuPy is not installed or no CUDA GPU is usable")
     if not hasattr(args, "batch_size"):
         return
     if args.batch_size > args.n_train:
@@ -152,11 +157,6 @@ def _check_run(parser, args):
     if args.n_test < getattr(args, "min_test", 1):
         parser.error(f"--n-test {args.n_test}: {args.command} shows {args.min_test} test images, "
                      f"expected at least {args.min_test}")
-    if args.backend == "cupy":
-        from .backend import gpu_available
-
-        if not gpu_available():
-            parser.error("--backend cupy: CuPy is not installed or no CUDA GPU is usable")
     cache = args.cache_dir
     if cache not in ("none", "default"):
         cache = Path(cache)

@@ -74,6 +74,12 @@ def test_resume_file_that_does_not_exist(tmp_path, capsys):
     assert last.startswith(f"attnrnn-np: error: --resume {str(missing)!r}: no such checkpoint file")
 
 
+def _one_line_err(capsys):
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("attnrnn-np: error: "), err
+    return err[0]
+
+
 def _out(tmp_path):
     return ["--out", str(tmp_path / "out")]
 
@@ -131,6 +137,11 @@ def test_cupy_without_a_gpu_is_refused_before_any_work(tmp_path, capsys):
     for command in ("train", "demo", "experiment"):
         last = _refused([command, "--backend", "cupy", *_out(tmp_path)], tmp_path, capsys)
         assert "--backend cupy: CuPy is not installed or no CUDA GPU is usable" in last
+    with pytest.raises(SystemExit) as info:
+        main(["tour", "--backend", "cupy"])
+    assert info.value.code == 2
+    last = _one_line_err(capsys)
+    assert "--backend cupy: CuPy is not installed or no CUDA GPU is usable" in last
 
 
 def test_every_subcommand_has_a_handler():
