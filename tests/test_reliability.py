@@ -205,3 +205,24 @@ def test_train_config_validates_types_and_ranges(kw, exc, words):
 def test_train_config_accepts_numpy_integers_and_integral_lr():
     c = TrainConfig(steps=np.int64(3), seed=np.int32(0), lr=1, n_train=32, batch_size=16)
     assert c.steps == 3 and c.lr == 1
+
+
+def test_ctrl_c_during_train_ends_in_one_line_130_and_keeps_the_last_checkpoint(tmp_path, cache, capsys,
+                                                                                monkeypatch):
+    out = tmp_path / "run"
+    real = train_mod.save_checkpoint
+    saved = []
+
+    def interrupt_after_the_first(path, state):
+        if saved:
+            raise KeyboardInterrupt
+        saved.append(state.step)
+        return real(path, state)
+
+    monkeypatch.setattr(train_mod, "save_checkpoint", interrupt_after_the_first)
+    assert _train(out, 4, cache, "--checkpoint-every", "2") == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["attnrnn-np: error: interrupted"]
+    assert load_checkpoint(out / "checkpoint.npz").step == 2
+    assert not (out / "metrics.json").exists() and not (out / LOCK_NAME).exists()
+    assert not [p for p in out.iterdir() if TEMP_MARK in p.name]
