@@ -50,6 +50,19 @@ def _grading_options(p, hidden_default=False):
     p.add_argument("--points", metavar="FILE", help="a points table (JSON, as `course init` writes points.json)")
 
 
+def _seed(text):
+    """An argparse type: a seed, an integer >= 0."""
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
+    return value
+
+
 def add_parsers(sub):
     """Add ``course init|grade|grade-class|gradescope`` and ``figures`` to the command's subparsers."""
     course = sub.add_parser("course", help="the course kit: write a student workspace, grade it, grade a class")
@@ -86,7 +99,7 @@ def add_parsers(sub):
 
     fig = sub.add_parser("figures", help="draw the course's pictures (PNG and an animated GIF)")
     fig.add_argument("--out", required=True, help="folder for the pictures")
-    fig.add_argument("--seed", type=int, default=0, help="every random number of every picture")
+    fig.add_argument("--seed", type=_seed, default=0, help="every random number of every picture")
     fig.set_defaults(handler=run_figures)
 
 

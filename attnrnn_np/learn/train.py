@@ -48,12 +48,14 @@ import numpy as np
 from ..backend import get_xp, to_numpy
 from .objectives import evaluate_split, headline, init_network, network_config, step_loss
 from .optim import Adam
+from .run_lock import LOCK_NAME, RunLockedError, run_lock
 from .safe_npz import NpzError, load_npz, save_npz_atomic
 from .tasks import TaskData, load_task, resolve_cache_dir
 
 __all__ = ["FORMAT", "TrainConfig", "CheckpointError", "NonFiniteLossError", "TrainResult",
            "RunState", "fresh_state", "train", "evaluate", "save_checkpoint", "load_checkpoint", "model_config",
-           "blas_threads"]
+           "blas_threads", "environment", "check_environment", "run_lock", "RunLockedError",
+           "CheckpointWriteError", "LOCK_NAME"]
 
 FORMAT = 1  # bump when the checkpoint layout changes
 
@@ -111,14 +113,26 @@ class TrainConfig:
     eval_every: int | None = None
 
     def __post_init__(self):
+        for name in ("task", "model", "dtype", "backend"):
+            if not isinstance(getattr(self, name), str):
+                raise TypeError(f"{name} must be a string, got {getattr(self, name)!r}")
+        if isinstance(self.scales, (str, bytes)) or not all(_is_int(g) for g in self.scales):
+            raise TypeError(f"scales must be a sequence of integers, got {self.scales!r}")
         object.__setattr__(self, "scales", tuple(int(g) for g in self.scales))
-        for name in ("steps", "batch_size", "n_train", "n_test"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name, lowest in (("steps", 1), ("batch_size", 1), ("n_train", 1), ("n_test", 1), ("seed", 0),
+                             ("data_seed", 0), ("hidden", 1), ("kernel_size", 1)):
+            value = getattr(self, name)
+            if not _is_int(value):
+                raise TypeError(f"{name} must be an integer, got {value!r}")
+            if value < lowest:
+                raise ValueError(f"{name} must be >= {lowest}, got {value}")
+        if self.eval_every is not None and not (_is_int(self.eval_every) and self.eval_every >= 1):
+            raise ValueError(f"eval_every must be None or an integer >= 1, got {self.eval_every!r}")
         if self.batch_size > self.n_train:
             raise ValueError(f"batch_size {self.batch_size} exceeds the training set ({self.n_train})")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be > 0, got {self.lr}")
+        if isinstance(self.lr, bool) or not isinstance(self.lr, (int, float)) or not (math.isfinite(self.lr)
+                                                                                   and self.lr > 0):
+            raise ValueError(f"lr must be a positive finite number, got {self.lr!r}")
         if self.dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be float32 or float64, got {self.dtype!r}")
         if self.backend not in ("numpy", "cupy", "strict"):
@@ -142,6 +156,10 @@ class TrainConfig:
         if unknown:
             raise CheckpointError(f"the checkpoint's configuration has unknown fields {unknown}")
         return cls(**d)
+
+
+def _is_int(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
 def model_config(config: TrainConfig):
@@ -170,6 +188,7 @@ class RunState:
     rng: np.random.Generator
     order: np.ndarray     # permutation of the current epoch, int64 (n_train,)
     history: list         # evaluation records (dicts)
+    environment: dict | None = None  # what :func:`environment` recorded in the checkpoint read back
 
 
 class TrainResult(NamedTuple):
@@ -193,11 +212,44 @@ def save_checkpoint(path, state: RunState):
         "rng": np.array(json.dumps(state.rng.bit_generator.state)),
         "order": state.order,
         "history": np.array(json.dumps(state.history)),
+        "environment": np.array(json.dumps(environment(state.config), sort_keys=True)),
     }
     arrays.update({f"param.{k}": to_numpy(v) for k, v in state.params.items()})
     for k, v in state.optimizer.state_dict().items():
         arrays[f"opt.{k}"] = np.array(v, dtype=np.int64) if k == "t" else to_numpy(v)
     return save_npz_atomic(path, arrays)
+
+
+def environment(config: TrainConfig):
+    """What the numbers depend on beyond the configuration: the backend and BLAS's thread count.
+
+    The thread count is the one NumPy's BLAS uses now (threadpoolctl's
+    report; None when threadpoolctl is missing): a GEMM split over another number of
+    threads sums in another order, so a resumed run must use the same count
+    to continue bit for bit.
+    """
+    threads = None
+    with contextlib.suppress(ImportError):
+        from threadpoolctl import threadpool_info
+
+        blas = [p for p in threadpool_info() if p.get("user_api") == "blas"]
+        own = [p for p in blas if "numpy" in str(p.get("filepath", ""))]  # NumPy's BLAS does the training's GEMMs
+        counts = sorted({int(p["num_threads"]) for p in (own or blas)})
+        threads = counts[0] if len(counts) == 1 else (counts or None)
+    return {"backend": config.backend, "blas_threads": threads}
+
+
+def check_environment(path, recorded, config: TrainConfig, *, accept=False):
+    """Refuse to resume ``path`` where :func:`environment` differs from ``recorded`` (unless ``accept``)."""
+    if accept or not recorded:
+        return
+    now = environment(config)
+    differ = [k for k in sorted(set(recorded) | set(now)) if recorded.get(k) != now.get(k)]
+    if differ:
+        detail = ", ".join(f"{k}: checkpoint {recorded.get(k)!r} vs now {now.get(k)!r}" for k in differ)
+        raise CheckpointError(f"checkpoint {path} was written with another environment ({detail}); the resumed "
+                              f"run would not continue bit for bit (use the same settings, or "
+                              f"--accept-environment to continue anyway)")
 
 
 def load_checkpoint(path, *, expect: TrainConfig | None = None, xp=None):
@@ -252,8 +304,43 @@ def load_checkpoint(path, *, expect: TrainConfig | None = None, xp=None):
             got = None if arr is None else f"{arr.dtype}{arr.shape}"
             raise CheckpointError(f"checkpoint {path}: parameter {key!r} is {got}, expected {ref.dtype}{ref.shape}")
         params[key] = xp.array(arr)
+    extra = sorted(k for k in data if k.startswith("param.") and k[len("param."):] not in reference)
+    if extra:
+        raise CheckpointError(f"checkpoint {path} is corrupt: parameters {extra} belong to no layer of this model")
     opt = Adam(lr=config.lr)
     opt_state = {k[len("opt."):]: v for k, v in data.items() if k.startswith("opt.")}
+    expected = {f"{slot}.{key}" for slot in opt.slots for key in reference}
+    missing = sorted(expected - set(opt_state) - {"t"})
+    unknown = sorted(set(opt_state) - expected - {"t"})
+    if missing or unknown:
+        raise CheckpointError(f"checkpoint {path} is corrupt: optimiser state "
+                              + (f"lacks {['opt.' + k for k in missing]}" if missing else "")
+                              + (" and " if missing and unknown else "")
+                              + (f"has unknown {['opt.' + k for k in unknown]}" if unknown else ""))
+    for name in sorted(expected):
+        ref = reference[name.split(".", 1)[1]]
+        arr = opt_state[name]
+        if arr.shape != ref.shape or arr.dtype != ref.dtype:
+            raise CheckpointError(f"checkpoint {path} is corrupt: optimiser slot 'opt.{name}' is "
+                                  f"{arr.dtype}{arr.shape}, expected {ref.dtype}{ref.shape}")
+    step = data["step"]
+    if step.shape != () or step.dtype.kind not in "iu" or int(step) < 0:
+        raise CheckpointError(f"checkpoint {path} is corrupt: step is {step.dtype}{step.shape}")
+    step = int(step)
+    if data["opt.t"].shape != () or int(data["opt.t"]) != step:
+        raise CheckpointError(f"checkpoint {path} is corrupt: the optimiser counted {data['opt.t']} steps, "
+                              f"the run {step}")
+    try:
+        history = json.loads(str(data["history"]))
+        environment_record = json.loads(str(data["environment"])) if "environment" in data else {}
+    except ValueError as err:
+        raise CheckpointError(f"checkpoint {path} is corrupt: {err}") from err
+    if not isinstance(history, list) or not all(isinstance(r, dict) and _is_int(r.get("step")) for r in history):
+        raise CheckpointError(f"checkpoint {path} is corrupt: the evaluation history is not a list of records")
+    steps_seen = [r["step"] for r in history]
+    if steps_seen != sorted(set(steps_seen)) or (steps_seen and steps_seen[-1] > step):
+        raise CheckpointError(f"checkpoint {path} is corrupt: the history's steps {steps_seen} do not fit "
+                              f"step {step}")
     opt_state["t"] = int(opt_state["t"])
     try:
         opt.load_state_dict(opt_state, xp=xp)
@@ -268,8 +355,7 @@ def load_checkpoint(path, *, expect: TrainConfig | None = None, xp=None):
     if order.shape != (config.n_train,) or order.dtype.kind not in "iu":
         raise CheckpointError(f"checkpoint {path}: batch order has {order.dtype}{order.shape}, "
                               f"expected int ({config.n_train},)")
-    return RunState(config, params, opt, int(data["step"]), rng, order.astype(np.int64),
-                    json.loads(str(data["history"])))
+    return RunState(config, params, opt, step, rng, order.astype(np.int64), history, environment_record)
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -319,9 +405,13 @@ def blas_threads(n):
         yield
 
 
+class CheckpointWriteError(OSError):
+    """A checkpoint could not be written; the message names the path and the checkpoint that is kept."""
+
+
 def train(config: TrainConfig, *, data: TaskData | None = None, out=None, resume=None,
           checkpoint_every=250, progress=True, callback: Callable | None = None, cache_dir="default",
-          log=print):
+          log=print, accept_environment=False):
     """Train one network; evaluate each epoch; checkpoint to ``out/checkpoint.npz``.
 
     Parameters
@@ -345,6 +435,12 @@ def train(config: TrainConfig, *, data: TaskData | None = None, out=None, resume
         Task cache folder ("default": :func:`attnrnn_np.learn.tasks.default_cache_dir`).
     log : callable
         Where messages go.
+    accept_environment : bool
+        Resume even where the checkpoint's :func:`environment` (backend, BLAS
+        threads) differs from this process's; otherwise that refuses with
+        :class:`CheckpointError`.
+
+    The folder ``out`` is locked for the whole run (:func:`run_lock`).
 
     Returns
     -------
@@ -356,18 +452,37 @@ def train(config: TrainConfig, *, data: TaskData | None = None, out=None, resume
         The loss became NaN or infinite; the message names the step. The last
         checkpoint (if any) is kept.
     CheckpointError
-        ``resume`` is corrupt or belongs to another configuration.
+        ``resume`` is corrupt, belongs to another configuration or another
+        environment.
+    RunLockedError
+        Another running process trains into ``out``.
+    CheckpointWriteError
+        A checkpoint could not be written (a full disk); the previous one is
+        intact and named in the message.
     KeyboardInterrupt
         Re-raised after a message; the last complete checkpoint is kept.
     """
+    if out is None:
+        return _train(config, data, None, resume, checkpoint_every, progress, callback, cache_dir, log,
+                      accept_environment)
+    with run_lock(out):
+        return _train(config, data, out, resume, checkpoint_every, progress, callback, cache_dir, log,
+                      accept_environment)
+
+
+def _train(config, data, out, resume, checkpoint_every, progress, callback, cache_dir, log, accept_environment):
     xp = get_xp(config.backend)
+    if resume is not None:  # checked before the data are generated
+        state = load_checkpoint(resume, expect=config, xp=xp)
+        check_environment(resume, state.environment, config, accept=accept_environment)
     if data is None:
         data = load_task(config.task, n_train=config.n_train, n_test=config.n_test, seed=config.data_seed,
                          cache_dir=resolve_cache_dir(cache_dir))
     if len(data.train) != config.n_train or len(data.test) != config.n_test:
         raise ValueError(f"data has {len(data.train)}/{len(data.test)} train/test images, "
                          f"the configuration says {config.n_train}/{config.n_test}")
-    state = load_checkpoint(resume, expect=config, xp=xp) if resume is not None else fresh_state(config, xp)
+    if resume is None:
+        state = fresh_state(config, xp)
     ckpt = Path(out) / "checkpoint.npz" if out is not None else None
     mconfig = model_config(config)
     eval_every = config.eval_every or config.steps_per_epoch
@@ -410,7 +525,13 @@ def train(config: TrainConfig, *, data: TaskData | None = None, out=None, resume
                 else:
                     log(f"step {state.step}: loss {loss:.4f}, test {headline(record)}")
             if ckpt is not None and (state.step % checkpoint_every == 0 or state.step == config.steps):
-                save_checkpoint(ckpt, state)
+                try:
+                    save_checkpoint(ckpt, state)
+                except OSError as err:
+                    kept = f"the last checkpoint, step {last_saved}, is intact" if last_saved is not None else \
+                        "no checkpoint was written"
+                    raise CheckpointWriteError(f"cannot write {ckpt} at step {state.step}: "
+                                                          f"{err.strerror or err}; {kept}") from err
                 last_saved = state.step
             if callback is not None:
                 callback(state)
