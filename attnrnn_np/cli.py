@@ -269,8 +269,8 @@ def _experiment(args):
 
 
 def _train(args):
-    from .learn.objectives import headline
     from .atomic import write_text_atomic
+    from .learn.objectives import headline
     from .learn.train import (
         CheckpointError,
         CheckpointWriteError,

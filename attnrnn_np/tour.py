@@ -56,7 +56,7 @@ def run_tour(seed=0, backend="numpy", out=print):
 
         inputs = {"X": X, "q": q, **params}
         analytic = {"X": dX, "q": dq, **grads}
-        results = check_gradients(lambda: arnn_forward(X, params, q, normalize=normalize)[0],
+        results = check_gradients(lambda normalize=normalize: arnn_forward(X, params, q, normalize=normalize)[0],
                                   inputs, analytic, dA)
         out("  gradient check (central differences, float64):")
         out("    " + format_report(results).replace("\n", "\n    "))

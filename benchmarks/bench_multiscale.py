@@ -95,7 +95,7 @@ def main(argv=None):
           "| forward+backward (ms) | median (ms) |")
     print("|---|---:|---:|---:|---:|---:|")
     for scales in args.scales:
-        fwd, bwd = (1e3 * np.array(t) for t in zip(*runs[scales]))
+        fwd, bwd = (1e3 * np.array(t) for t in zip(*runs[scales], strict=True))
         total = fwd + bwd
         print(f"| {scales} | {sequential_steps(H, W, scales)} | {fwd.min():.1f} | {bwd.min():.1f} "
               f"| {total.min():.1f} | {np.median(total):.1f} |")

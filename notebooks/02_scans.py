@@ -107,7 +107,7 @@ panels = [
     (wave_step, "wavefront: H + W − 1 = %d steps" % (H + W - 1)),
     (skewed, "PixelRNN skew: column = step, blank = padding"),
 ]
-for ax, (img, title) in zip(axes, panels):
+for ax, (img, title) in zip(axes, panels, strict=True):
     ax.imshow(np.ma.masked_invalid(img.astype(float)), cmap="viridis")
     for (a, b), v in np.ndenumerate(img):
         if not np.isnan(v):
@@ -217,7 +217,7 @@ out = {}
 for schedule in ("raster", "wavefront"):
     h, cache = diagonal_lstm_forward(U, W_up, W_left, schedule=schedule)
     out[schedule] = (h, *diagonal_lstm_backward(dh, cache))
-for name, r, w in zip(("h", "dU", "dW_up", "dW_left"), out["raster"], out["wavefront"]):
+for name, r, w in zip(("h", "dU", "dW_up", "dW_left"), out["raster"], out["wavefront"], strict=True):
     diff = np.abs(r - w).max()
     print(f"{name:8s} max |raster − wavefront| = {diff:.1e}")
     assert diff < 1e-12

@@ -136,7 +136,7 @@ for ax in axes:
     ax.axis("off")
 plt.show()
 mean_beta = beta.reshape(-1, len(scales)).mean(axis=0)
-print("mean β per scale:", ", ".join(f"γ={gamma}: {m:.3f}" for gamma, m in zip(scales, mean_beta)))
+print("mean β per scale:", ", ".join(f"γ={gamma}: {m:.3f}" for gamma, m in zip(scales, mean_beta, strict=True)))
 
 # %% [markdown]
 # ## What reaches one output at a coarse scale
@@ -156,7 +156,7 @@ gamma, i, j = 4, 13, 18
 single = {key: v for key, v in params.items() if key.startswith(f"scale{gamma}.")}
 single["comb.V"], single["comb.c"] = params["comb.V"][:, :1], params["comb.c"][:1]
 fig, axes = plt.subplots(1, 2, figsize=(7.3, 3.5))
-for ax, recurrent in zip(axes, (True, False)):
+for ax, recurrent in zip(axes, (True, False), strict=True):
     A_g, cache_g = multiscale_arnn_forward(X, single, scales=(gamma,), recurrent=recurrent)
     dA = np.zeros_like(A_g)
     dA[0, i, j] = 1.0
@@ -239,7 +239,7 @@ plt.show()
 i_out, j_out = H - 1, W - 1
 reach, fields = {}, {}
 fig, axes = plt.subplots(1, len(scales), figsize=(7.3, 2.9))
-for ax, gamma in zip(axes, scales):
+for ax, gamma in zip(axes, scales, strict=True):
     single = {key: v for key, v in params.items() if key.startswith(f"scale{gamma}.")}
     single["comb.V"], single["comb.c"] = params["comb.V"][:, :1], params["comb.c"][:1]
     A_g, cache_g = multiscale_arnn_forward(X, single, scales=(gamma,))
@@ -301,12 +301,12 @@ for round_ in range(8):                      # rounds outside, so load spikes hi
             best[ss] = min(best[ss], time.perf_counter() - t0)
 times = [1e3 * best[ss] for ss in scale_sets]
 steps = [sequential_steps(Hb, Wb, ss) for ss in scale_sets]
-for ss, n_steps, t in zip(scale_sets, steps, times):
+for ss, n_steps, t in zip(scale_sets, steps, times, strict=True):
     print(f"scales {str(ss):<10} steps {n_steps:>3}   forward+backward {t:7.1f} ms")
 
 fig, ax = plt.subplots(figsize=(5, 3.5))
 ax.scatter(steps, times)
-for ss, x, y in zip(scale_sets, steps, times):
+for ss, x, y in zip(scale_sets, steps, times, strict=True):
     ax.annotate(str(ss), (x, y), textcoords="offset points", xytext=(5, 3))
 ax.set_xlabel("sequential steps Σ (H/γ + W/γ − 1)")
 ax.set_ylabel("forward + backward (ms)")

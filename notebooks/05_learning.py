@@ -55,7 +55,7 @@ from attnrnn_np.learn.figures import mask_overlay, plot_masks
 from attnrnn_np.learn.metrics import attention_inside_mass, box_cells
 from attnrnn_np.learn.models import model_forward
 from attnrnn_np.learn.tasks import PALETTE_NAMES, load_task
-from attnrnn_np.learn.train import TrainConfig, blas_threads, evaluate, load_checkpoint, model_config, train
+from attnrnn_np.learn.train import TrainConfig, blas_threads, load_checkpoint, model_config, train
 
 use_teaching_style()   # figures 7.3 in wide, the width the site shows them; text ≥ 9 pt
 
@@ -164,7 +164,7 @@ mask_grid(plot_masks(test.X[show], {"arnn": (A[show], pred[show])}, test.q[show]
 mass = attention_inside_mass(A, test.box, data.test.images.shape[1])
 right = pred == test.y
 edges = np.quantile(mass, [0.0, 0.25, 0.5, 0.75, 1.0])
-for q, (lo, hi) in enumerate(zip(edges[:-1], edges[1:]), start=1):
+for q, (lo, hi) in enumerate(zip(edges[:-1], edges[1:], strict=True), start=1):
     sel = (mass >= lo) & ((mass < hi) if q < 4 else (mass <= hi))
     print(f"quarter {q}: mass inside in [{lo:.2f}, {hi:.2f}], {sel.sum():3d} images, accuracy {right[sel].mean():.3f}")
 found, lost = mass >= edges[3], mass <= edges[1]

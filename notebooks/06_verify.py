@@ -193,7 +193,7 @@ assert failing.divergence.causes[0].name == "reverse-kernel"
 problem = problems(["k3-q3-sigmoid-4x5"])[0]
 got, want = with_intermediates(problem), reference(problem)
 fig, axes = plt.subplots(1, 2, figsize=(7, 2.8))
-for ax, name in zip(axes, ("U.fwd", "U.bwd")):
+for ax, name in zip(axes, ("U.fwd", "U.bwd"), strict=True):
     err = np.abs(got[name] - want[name]).max(axis=(0, 3))     # worst over samples and channels, per cell
     im = ax.imshow(err, cmap="magma", vmin=0)
     ax.set_title(f"|error| of {name} per cell")

@@ -102,7 +102,7 @@ def conv_direct(X, W, b):
     """
     X, W, b = host(X), host(W), host(b)
     N, H, Wd, C = X.shape
-    k, F = W.shape[0], W.shape[3]
+    k = W.shape[0]
     p = (k - 1) // 2
     Y = np.tile(b, (N, H, Wd, 1)).astype(float)
     for i in range(H):

@@ -19,6 +19,7 @@ from hypothesis import given
 import attnrnn_np
 from attnrnn_np import arnn_backward, arnn_forward
 from attnrnn_np.backend import array_module, get_xp, gpu_available, is_cupy_array, to_numpy
+
 from strategies import analytic_grads, dims, make_problem, needs_gpu, no_gpu, normalizations, scaled, seeds
 
 PACKAGE = Path(attnrnn_np.__file__).parent

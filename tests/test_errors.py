@@ -9,7 +9,6 @@ and NaN or Inf in X or q (non-finite inputs are refused, not propagated).
 
 import numpy as np
 import pytest
-from strategies import Dims, needs_gpu
 
 from attnrnn_np import (
     AttentionRNN,
@@ -21,6 +20,8 @@ from attnrnn_np import (
 )
 from attnrnn_np.arnn import arnn_logits_forward
 from attnrnn_np.backend import array_module
+
+from strategies import Dims, needs_gpu
 
 C, K, Q = 3, 2, 2
 

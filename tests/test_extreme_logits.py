@@ -21,6 +21,7 @@ import numpy as np
 
 from attnrnn_np.combiner import combiner_backward, combiner_forward
 from attnrnn_np.normalize import normalize_backward, normalize_forward
+
 from strategies import assert_close, host
 
 FAR = 1000.0

@@ -22,10 +22,11 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from loop_arnn import loop_arnn
-from strategies import dims, host, make_problem, normalizations, scaled, seeds
 
 from attnrnn_np import arnn_forward, init_arnn_params
+
+from loop_arnn import loop_arnn
+from strategies import dims, host, make_problem, normalizations, scaled, seeds
 
 TOL = 1e-12
 

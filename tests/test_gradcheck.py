@@ -7,7 +7,6 @@ pointing at the worst entry.
 
 import numpy as np
 import pytest
-from strategies import assert_close, host
 
 from attnrnn_np.gradcheck import (
     GradCheckResult,
@@ -18,6 +17,8 @@ from attnrnn_np.gradcheck import (
     numerical_vjp,
     rel_error,
 )
+
+from strategies import assert_close, host
 
 
 def test_rel_error_is_zero_when_both_sides_are_zero(xp):

@@ -20,8 +20,8 @@ from hypothesis import example, given
 
 from attnrnn_np import arnn_backward, arnn_forward
 from attnrnn_np.gradcheck import check_gradients, format_report
-from strategies import (Dims, analytic_grads, dims, make_problem, mask_of, normalizations,
-                        problem_inputs, scaled, seeds)
+
+from strategies import Dims, analytic_grads, dims, make_problem, mask_of, normalizations, problem_inputs, scaled, seeds
 
 EPS, RTOL, ATOL = 1e-5, 1e-6, 1e-8
 # Hypothesis favours small draws; these pin the largest sizes of the range, non-square both ways.

@@ -35,6 +35,7 @@ from attnrnn_np import (
 from attnrnn_np.conv import conv_same_backward, conv_same_forward
 from attnrnn_np.gradcheck import check_gradients, format_report
 from attnrnn_np.scan import diagonal_lstm_backward, diagonal_lstm_forward
+
 from strategies import Dims, analytic_grads, assert_all_close, assert_close, host, make_problem, problem_inputs
 
 TOL = 1e-10
@@ -92,7 +93,7 @@ def test_wavefront_equals_raster_on_large_and_elongated_maps(H, W):
     h_r, cache_r = diagonal_lstm_forward(U, W_up, W_left, schedule="raster", reverse=reverse)
     assert_close(h_w, h_r, rtol=TOL, atol=TOL, name="h")
     for name, a, b in zip(("dU", "dW_up", "dW_left"),
-                          diagonal_lstm_backward(dh, cache_w), diagonal_lstm_backward(dh, cache_r)):
+                          diagonal_lstm_backward(dh, cache_w), diagonal_lstm_backward(dh, cache_r), strict=True):
         assert_close(a, b, rtol=TOL, atol=TOL, name=name)
 
 

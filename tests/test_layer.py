@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from attnrnn_np import AttentionRNN, arnn_backward, arnn_forward, init_arnn_params
+
 from strategies import Dims, assert_close, host, make_problem
 
 D = Dims(N=2, H=3, W=4, C=3, K=2, Q=2, k=3)

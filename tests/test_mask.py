@@ -75,9 +75,9 @@ def test_backward_is_repeatable_and_does_not_mutate():
     _, pcache = weighted_pool_forward(A, X)
     for backward, d, cache in ((gate_backward, dY, gcache), (weighted_pool_backward, dz, pcache)):
         first, second = backward(d, cache), backward(d, cache)
-        for a, b in zip(first, second):
+        for a, b in zip(first, second, strict=True):
             np.testing.assert_array_equal(a, b)
-    for a, a0 in zip((A, X, dY, dz), copies):
+    for a, a0 in zip((A, X, dY, dz), copies, strict=True):
         np.testing.assert_array_equal(a, a0)
 
 
@@ -104,5 +104,5 @@ def test_backends_agree(xp):
         grads = backward(xp.asarray(d), cache)
         out_ref, cache_ref = forward(A, X)
         np.testing.assert_allclose(to_numpy(out), out_ref, rtol=1e-12, atol=1e-14)
-        for g, g_ref in zip(grads, backward(d, cache_ref)):
+        for g, g_ref in zip(grads, backward(d, cache_ref), strict=True):
             np.testing.assert_allclose(to_numpy(g), g_ref, rtol=1e-12, atol=1e-14)

@@ -29,6 +29,7 @@ from attnrnn_np.backend import to_numpy
 from attnrnn_np.combiner import combiner_backward, combiner_forward
 from attnrnn_np.gradcheck import check_gradients, format_report
 from attnrnn_np.multiscale import multiscale_param_keys, sequential_steps
+
 from strategies import Dims
 
 SCALE_SETS = [(1,), (2,), (1, 2), (1, 2, 4)]
@@ -121,7 +122,7 @@ def test_gradients_with_the_ablation_and_the_raster_schedule():
     d = MSDims(N=2, H=4, W=8, C=2, K=2, Q=1, k=3, scales=(1, 2, 4))
     P = make_ms_problem(d, 17)
     for kwargs in ({"recurrent": False}, {"schedule": "raster"}):
-        def f():
+        def f(kwargs=kwargs):
             return multiscale_arnn_forward(P.X, P.params, P.q, scales=d.scales, **kwargs)[0]
 
         A, cache = multiscale_arnn_forward(P.X, P.params, P.q, scales=d.scales, **kwargs)
@@ -141,7 +142,7 @@ def test_schedules_agree():
     A_w, c_w = multiscale_arnn_forward(P.X, P.params, P.q, scales=d.scales, schedule="wavefront")
     A_r, c_r = multiscale_arnn_forward(P.X, P.params, P.q, scales=d.scales, schedule="raster")
     np.testing.assert_allclose(A_w, A_r, rtol=1e-12, atol=1e-14)
-    for a, b in zip(multiscale_arnn_backward(P.dA, c_w), multiscale_arnn_backward(P.dA, c_r)):
+    for a, b in zip(multiscale_arnn_backward(P.dA, c_w), multiscale_arnn_backward(P.dA, c_r), strict=True):
         if isinstance(a, dict):
             for key in a:
                 np.testing.assert_allclose(a[key], b[key], rtol=1e-10, atol=1e-13)

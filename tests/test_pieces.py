@@ -23,6 +23,7 @@ from attnrnn_np.lstm_cell import lstm_cell_backward, lstm_cell_forward
 from attnrnn_np.nonlinear import sigmoid
 from attnrnn_np.normalize import normalize_backward, normalize_forward
 from attnrnn_np.scan import diagonal_lstm_backward, diagonal_lstm_forward, rot180
+
 from strategies import assert_close, host, scaled, seeds
 
 EPS, RTOL, ATOL = 1e-5, 1e-6, 1e-8

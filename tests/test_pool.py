@@ -53,7 +53,7 @@ def test_maxpool_matches_loop_including_ties(shape, seed, with_ties):
     np.testing.assert_array_equal(Y, ref)
     dX = maxpool_backward(dY, cache)
     expected = np.zeros_like(X)
-    for n, i, j, c in zip(*np.nonzero(winner)):
+    for n, i, j, c in zip(*np.nonzero(winner), strict=True):
         expected[n, i, j, c] = dY[n, i // g, j // g, c]
     np.testing.assert_array_equal(dX, expected)
 

@@ -18,8 +18,19 @@ from hypothesis import strategies as st
 
 from attnrnn_np import arnn_backward, arnn_forward
 from attnrnn_np.scan import diagonal_lstm_forward
-from strategies import Dims, analytic_grads, assert_close, conv_direct, dims, host, make_problem, normalizations, \
-    scaled, seeds
+
+from strategies import (
+    Dims,
+    analytic_grads,
+    assert_close,
+    conv_direct,
+    dims,
+    host,
+    make_problem,
+    normalizations,
+    scaled,
+    seeds,
+)
 
 TOL = 1e-12
 
@@ -209,7 +220,7 @@ def assert_bitwise_equal(a, b, path="cache"):
     elif isinstance(b, (tuple, list)):
         assert len(a) == len(b), path
         names = getattr(b, "_fields", range(len(b)))
-        for name, x, y in zip(names, a, b):
+        for name, x, y in zip(names, a, b, strict=True):
             assert_bitwise_equal(x, y, f"{path}.{name}")
     else:
         assert a == b, path

@@ -37,6 +37,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from attnrnn_np import arnn_backward, arnn_forward
+
 from strategies import Dims, dims, host, make_problem, scaled, seeds
 
 LARGEST = Dims(N=2, H=5, W=4, C=2, K=3, Q=2, k=3)

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from attnrnn_np import arnn_backward, arnn_forward
 from attnrnn_np.scan import diagonal_lstm_backward, diagonal_lstm_forward, diagonals
-from strategies import analytic_grads, assert_all_close, assert_close, dims, make_problem, normalizations, \
-    scaled, seeds
+
+from strategies import analytic_grads, assert_all_close, assert_close, dims, make_problem, normalizations, scaled, seeds
 
 TOL = 1e-12
 sides = st.integers(1, 5)
@@ -71,7 +71,7 @@ def test_wavefront_equals_raster_on_the_bare_scan(xp, N, H, W, K, seed, reverse)
     assert h_w.shape == h_r.shape == (D, N, H, W, K)
     assert_close(h_w, h_r, rtol=TOL, atol=TOL, name="h")
     for name, a, b in zip(("dU", "dW_up", "dW_left"),
-                          diagonal_lstm_backward(dh, cache_w), diagonal_lstm_backward(dh, cache_r)):
+                          diagonal_lstm_backward(dh, cache_w), diagonal_lstm_backward(dh, cache_r), strict=True):
         assert a.shape == b.shape, name
         assert_close(a, b, rtol=TOL, atol=TOL, name=name)
 

@@ -13,7 +13,8 @@ import pytest
 
 from attnrnn_np import arnn_forward, init_arnn_params
 from attnrnn_np.backend import array_module, get_xp, is_device_double, to_numpy
-from attnrnn_np.testing.strict import FUNCTIONS, StrictArray, xp as strict
+from attnrnn_np.testing.strict import FUNCTIONS, StrictArray
+from attnrnn_np.testing.strict import xp as strict
 from attnrnn_np.tour import run_tour
 from attnrnn_np.validate import resolve_xp
 
@@ -67,7 +68,7 @@ def test_the_host_copy_comes_only_from_get():
 @pytest.mark.parametrize("op", ["+", "-", "*", "/", "@", "<", "=="])
 def test_mixing_with_numpy_arrays_raises_in_both_orders(op):
     a, h = strict.ones((2, 2)), np.ones((2, 2))
-    for left, right in ((a, h), (h, a)):
+    for left, right in ((a, h), (h, a)):  # noqa: B007  read by the eval below
         with pytest.raises(TypeError, match="numpy.ndarray"):
             eval(f"left {op} right")
 
@@ -121,9 +122,9 @@ def test_asarray_of_a_host_array_copies_and_views_share_memory():
 
 def test_only_cupy_functions_and_methods_are_offered_and_others_are_named():
     with pytest.raises(AttributeError, match=r"strict\.random is not offered by the strict double"):
-        strict.random
+        strict.random  # noqa: B018  the attribute access is what raises
     with pytest.raises(AttributeError, match=r"strict\.lib\.stride_tricks\.sliding_window_view is not offered"):
-        strict.lib.stride_tricks.sliding_window_view
+        strict.lib.stride_tricks.sliding_window_view  # noqa: B018
     with pytest.raises(AttributeError, match="'setflags'"):
         strict.ones(2).setflags(write=False)  # numpy.ndarray has it, cupy.ndarray does not
     assert "asarray" in FUNCTIONS and "random" not in dir(strict)

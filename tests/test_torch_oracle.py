@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given
 
 from attnrnn_np import arnn_backward, arnn_forward
+
 from strategies import Dims, dims, host, make_problem, normalizations, scaled, seeds
 
 torch = pytest.importorskip("torch")

@@ -18,10 +18,21 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from attnrnn_np.gradcheck import check_gradients, format_report
-from attnrnn_np.learn.layers import (conv2d_backward, conv2d_forward, he_normal, init_conv2d, init_linear,
-                                     linear_backward, linear_forward, relu_backward, relu_forward,
-                                     softmax_cross_entropy_backward, softmax_cross_entropy_forward)
+from attnrnn_np.learn.layers import (
+    conv2d_backward,
+    conv2d_forward,
+    he_normal,
+    init_conv2d,
+    init_linear,
+    linear_backward,
+    linear_forward,
+    relu_backward,
+    relu_forward,
+    softmax_cross_entropy_backward,
+    softmax_cross_entropy_forward,
+)
 from attnrnn_np.pool import maxpool_backward, maxpool_forward
+
 from strategies import conv_direct, host, seeds
 
 EPS, RTOL, ATOL = 1e-5, 1e-6, 1e-8
@@ -49,10 +60,10 @@ def test_conv2d_forward_matches_direct_sum_and_gradients_match(xp, N, H, W, C, F
     np.testing.assert_allclose(host(Y), conv_direct(Xh, Wh, bh), rtol=1e-12, atol=1e-12)
     before = _frozen(dY, X, Wt, b)
     dX, dW, db = conv2d_backward(dY, cache)
-    for a, b0 in zip((dY, X, Wt, b), before):
+    for a, b0 in zip((dY, X, Wt, b), before, strict=True):
         assert (host(a) == host(b0)).all(), "backward mutated an input"
     again = conv2d_backward(dY, cache)
-    for g1, g2 in zip((dX, dW, db), again):
+    for g1, g2 in zip((dX, dW, db), again, strict=True):
         assert (host(g1) == host(g2)).all(), "backward is not repeatable"
     results = check_gradients(lambda: conv2d_forward(X, Wt, b)[0], {"X": X, "W": Wt, "b": b},
                               {"X": dX, "W": dW, "b": db}, dY, eps=EPS, rtol=RTOL, atol=ATOL)
@@ -271,5 +282,5 @@ def test_backends_agree(xp):
         dX, dWc, _ = conv2d_backward(relu_backward(maxpool_backward(dm, c3), c2), c1)
         return [host(a) for a in (loss, dX, dWc, dWl)]
 
-    for a, b in zip(run(xp), run(np)):
+    for a, b in zip(run(xp), run(np), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)

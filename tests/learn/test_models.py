@@ -14,9 +14,16 @@ import pytest
 from attnrnn_np.backend import to_numpy
 from attnrnn_np.conv import conv_same_forward
 from attnrnn_np.gradcheck import check_gradients, format_report
-from attnrnn_np.learn.models import MODELS, ModelConfig, _block_backward, _block_forward, init_model, \
-    model_backward, model_forward
 from attnrnn_np.learn.layers import conv2d_backward, conv2d_forward, relu_backward, relu_forward
+from attnrnn_np.learn.models import (
+    MODELS,
+    ModelConfig,
+    _block_backward,
+    _block_forward,
+    init_model,
+    model_backward,
+    model_forward,
+)
 from attnrnn_np.pool import maxpool_backward, maxpool_forward
 
 TINY = dict(trunk=(3, 4), hidden=3, query_dim=4, n_classes=3, scales=(1, 2))

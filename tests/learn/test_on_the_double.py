@@ -19,7 +19,8 @@ from attnrnn_np.learn.figures import save_masks_png
 from attnrnn_np.learn.models import MODELS, model_forward
 from attnrnn_np.learn.tasks import load_task
 from attnrnn_np.learn.train import TrainConfig, load_checkpoint, model_config, train
-from attnrnn_np.testing.strict import StrictArray, xp as strict
+from attnrnn_np.testing.strict import StrictArray
+from attnrnn_np.testing.strict import xp as strict
 
 # 48 images, batches of 16: an epoch is 3 steps.
 TINY = dict(n_train=48, n_test=12, batch_size=16, hidden=3, lr=3e-3, seed=5)

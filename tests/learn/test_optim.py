@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from attnrnn_np.learn.optim import SGD, Adam, adam_step, sgd_momentum_step
+
 from strategies import host, seeds
 
 

@@ -14,8 +14,6 @@ import pytest
 
 pytest.importorskip("sklearn")
 
-from strategies import host  # noqa: E402
-
 from attnrnn_np.learn import digits, tasks  # noqa: E402
 from attnrnn_np.learn.tasks import (  # noqa: E402
     PALETTE,
@@ -28,6 +26,8 @@ from attnrnn_np.learn.tasks import (  # noqa: E402
     resize_bilinear,
 )
 from attnrnn_np.learn.tasks import QUERY_TASKS as TASKS  # noqa: E402  (clutter, recolour: test_clutter_recolour.py)
+
+from strategies import host  # noqa: E402
 
 N = 40
 

@@ -9,8 +9,14 @@ import pytest
 import attnrnn_np.learn.train as train_mod
 from attnrnn_np.cli import main
 from attnrnn_np.learn.tasks import load_task
-from attnrnn_np.learn.train import CheckpointError, NonFiniteLossError, TrainConfig, load_checkpoint, \
-    save_checkpoint, train
+from attnrnn_np.learn.train import (
+    CheckpointError,
+    NonFiniteLossError,
+    TrainConfig,
+    load_checkpoint,
+    save_checkpoint,
+    train,
+)
 
 # 48 images, batches of 16: an epoch is 3 steps, so 7 steps cross two epoch boundaries.
 TINY = dict(n_train=48, n_test=12, batch_size=16, hidden=3, lr=3e-3, seed=5)
@@ -175,6 +181,7 @@ def test_learning_stack_imports_no_matplotlib():
     import subprocess
     import sys
 
-    code = ("import sys, attnrnn_np, attnrnn_np.learn.train, attnrnn_np.learn.figures, attnrnn_np.learn.experiment, attnrnn_np.cli; "
+    code = ("import sys, attnrnn_np, attnrnn_np.learn.train, attnrnn_np.learn.figures, "
+            "attnrnn_np.learn.experiment, attnrnn_np.cli; "
             "assert 'matplotlib' not in sys.modules, 'matplotlib imported'")
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -9,9 +9,10 @@ first two.
 
 import numpy as np
 import pytest
-from loop_arnn import loop_candidate
 
 from attnrnn_np.verify import reference, verify
+
+from loop_arnn import loop_candidate
 
 
 def _causes(candidate, names):

@@ -57,7 +57,7 @@ def test_each_file_holds_inputs_both_layouts_outputs_and_intermediates(golden, p
 def test_regeneration_is_byte_identical(golden, tmp_path):
     out, written = golden
     again = write_golden(tmp_path)
-    for a, b in zip(written, again):
+    for a, b in zip(written, again, strict=True):
         assert a.read_bytes() == b.read_bytes(), a.name
     assert not list(tmp_path.glob(".*"))       # no temporary file left behind
 

@@ -2,11 +2,12 @@
 
 import numpy as np
 import pytest
-from skewed_arnn import skewed_arnn
 
 from attnrnn_np import init_arnn_params, init_multiscale_params
 from attnrnn_np.verify import from_torch_layout, to_torch_layout, verify
 from attnrnn_np.verify.layout import Layout, pixelrnn_layout, same, torch_layout, transposed
+
+from skewed_arnn import skewed_arnn
 
 SINGLE = ["k3-q3-sigmoid-4x5", "k1-q0-softmax-4x3", "k3-q2-softmax-4x4", "row-1x6", "column-6x1"]
 

@@ -16,9 +16,10 @@ where the mistake first reads something different:
 
 import numpy as np
 import pytest
-from loop_arnn import loop_candidate
 
 from attnrnn_np.verify import bug, problems, reference, verify
+
+from loop_arnn import loop_candidate
 
 BY_NAME = {p.name: p for p in problems()}
 

@@ -2,10 +2,11 @@
 
 import numpy as np
 import pytest
-from loop_arnn import loop_arnn
 
 from attnrnn_np import arnn_forward, multiscale_arnn_forward
 from attnrnn_np.verify import problems, trace, trace_names
+
+from loop_arnn import loop_arnn
 
 PROBLEMS = problems()
 
@@ -29,7 +30,7 @@ def test_the_problem_set_covers_the_cases_a_narrow_test_misses():
 def test_the_problem_set_is_fixed():
     again = problems()
     assert [p.name for p in again] == [p.name for p in PROBLEMS]
-    for a, b in zip(PROBLEMS, again):
+    for a, b in zip(PROBLEMS, again, strict=True):
         np.testing.assert_array_equal(a.X, b.X)
         np.testing.assert_array_equal(a.dA, b.dA)
         for key in a.params:
