@@ -226,3 +226,28 @@ def test_ctrl_c_during_train_ends_in_one_line_130_and_keeps_the_last_checkpoint(
     assert load_checkpoint(out / "checkpoint.npz").step == 2
     assert not (out / "metrics.json").exists() and not (out / LOCK_NAME).exists()
     assert not [p for p in out.iterdir() if TEMP_MARK in p.name]
+
+
+def test_ctrl_c_during_the_demo_stops_every_worker_in_one_line(tmp_path):
+    """SIGINT while both training processes run: one line, exit 130, no worker left and no traceback."""
+    root = str(Path(__file__).resolve().parents[1])
+    code = ("import signal, sys\n"
+            "signal.signal(signal.SIGINT, signal.default_int_handler)\n"   # a shell's & would leave it ignored
+            "from attnrnn_np.cli import main\n"
+            f"sys.exit(main(['demo', '--out', {str(tmp_path / 'demo')!r}, '--steps', '100000', '--n-train', '256', "
+            "'--n-test', '64', '--batch-size', '32', '--cache-dir', 'none', '--jobs', '2']))\n")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": root}, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list((tmp_path / "demo").glob("*/.attnrnn-np.lock")):
+        time.sleep(0.2)   # wait until the runs hold their folders
+    assert list((tmp_path / "demo").glob("*/.attnrnn-np.lock")), "the demo's runs never started"
+    os.killpg(proc.pid, signal.SIGINT)   # as a terminal's Ctrl-C: the whole process group
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    lines = err.strip().splitlines()
+    assert lines[-1] == "attnrnn-np: error: interrupted" and "Traceback" not in err, err
+    time.sleep(0.5)
+    ps = subprocess.run(["ps", "-o", "pid=,args=", "-g", str(proc.pid)], capture_output=True, text=True).stdout
+    workers = [line for line in ps.splitlines() if "spawn_main" in line]   # not multiprocessing's resource tracker
+    assert not workers, f"workers still running: {workers}"

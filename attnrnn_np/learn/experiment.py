@@ -23,6 +23,7 @@ error, mask IoU, attention correctness).
 from __future__ import annotations
 
 import json
+import signal
 import time
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
@@ -82,9 +83,24 @@ def run_many(configs, out, *, jobs=2, cache_dir="default"):
     Path(out).mkdir(parents=True, exist_ok=True)
     if jobs <= 1:
         return [_worker(c.to_json(), str(out), cache_dir) for c in configs]
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"), initializer=_ignore_interrupts)
+    try:
         futures = [pool.submit(_worker, c.to_json(), str(out), cache_dir) for c in configs]
         return [f.result() for f in futures]
+    except BaseException:
+        # Ctrl-C (or a failed run): stop every worker now; their files are written atomically, so a stopped
+        # run leaves its last whole checkpoint and a lock that the next run into its folder takes over
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            process.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    finally:
+        pool.shutdown(wait=True)
+
+
+def _ignore_interrupts():
+    """In a worker: Ctrl-C is the parent's to handle (it stops the workers), so no worker prints a traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _masks_png(path, summaries, configs, *, n=8, cache_dir="default"):
