@@ -261,7 +261,7 @@ def _experiment(args):
     if unused:  # e.g. --tasks clutter --models oracle-mask
         print(f"attnrnn-np: error: --models {' '.join(unused)}: applies to none of --tasks {' '.join(args.tasks)}",
               file=sys.stderr)
-        return 2
+        raise SystemExit(2)   # a usage error, as the parser's own
     run_experiment(args.out, steps=args.steps, seed=args.seed, seeds=args.seeds, tasks=tuple(args.tasks),
                    models=None if args.models is None else tuple(args.models), jobs=args.jobs,
                    cache_dir=_cache(args), **_run_fields(args))
