@@ -30,10 +30,10 @@ def pack(header, arrays):
     """The bytes of one message: ``header`` (JSON-able) and the arrays it refers to by index."""
     specs, chunks, offset = [], [], 0
     for a in arrays:
-        a = np.ascontiguousarray(a)
+        a = np.asarray(a)
         if a.dtype.byteorder == ">":
             a = a.astype(a.dtype.newbyteorder("<"))
-        data = a.tobytes()
+        data = a.tobytes(order="C")          # any layout, a 0-d array too, keeps its shape
         specs.append({"dtype": a.dtype.str, "shape": list(a.shape), "offset": offset, "nbytes": len(data)})
         chunks.append(data)
         offset += len(data)
