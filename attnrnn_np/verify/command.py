@@ -2,11 +2,11 @@
 
 ::
 
-    attnrnn-np verify --against MODULE:FUNCTION [--problems SPEC] [--dtype float32] [--timeout S]
-    attnrnn-np verify --against MODULE:FUNCTION --gradcheck [--problems SPEC]
-    attnrnn-np verify --npz DIR [--problems SPEC] [--dtype float32]
+    attnrnn-np verify --against MODULE:FUNCTION [--problems WHICH] [--dtype float32] [--timeout S]
+    attnrnn-np verify --against MODULE:FUNCTION --gradcheck [--problems WHICH]
+    attnrnn-np verify --npz DIR [--problems WHICH] [--dtype float32]
     attnrnn-np verify --self
-    attnrnn-np verify golden --out DIR [--problems SPEC]
+    attnrnn-np verify golden --out DIR [--problems WHICH]
 
 and for any check ``--require WHAT,…``, ``--json PATH``, ``--junit PATH``,
 ``--brief`` or ``--full``. ``--against`` runs the candidate in a child
@@ -38,7 +38,7 @@ def add_parser(subparsers):
     what.add_argument("--npz", metavar="DIR", help="results dumped by another program, one NAME.npz per problem")
     what.add_argument("--self", dest="self_check", action="store_true",
                       help="check this installation against the golden files shipped in the package")
-    p.add_argument("--problems", metavar="SPEC",
+    p.add_argument("--problems", metavar="WHICH",
                    help="names, patterns (k3-*) and groups (single-scale, multi-scale), comma-separated "
                         "(default: all)")
     p.add_argument("--dtype", choices=("float64", "float32"), default="float64",
@@ -57,7 +57,7 @@ def add_parser(subparsers):
     sub = p.add_subparsers(dest="verify_command", metavar="golden")
     golden = sub.add_parser("golden", help="write the golden .npz files and manifest.json")
     golden.add_argument("--out", required=True, metavar="DIR")
-    golden.add_argument("--problems", metavar="SPEC", help="names, patterns and groups (default: all)")
+    golden.add_argument("--problems", metavar="WHICH", help="names, patterns and groups (default: all)")
     p.set_defaults(verify_parser=p, handler=run)
     golden.set_defaults(verify_parser=golden)
     return p
