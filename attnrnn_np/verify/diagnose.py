@@ -198,7 +198,7 @@ def _wrong_neighbour_h(ev):
     cell = ev.scan_cell()
     if cell is None:
         return 0
-    if cell[1:] == (0, 0) or ev.single_pixel:
+    if cell[1:] == (0, 0):
         return RULED_OUT
     return 30 if cell[1] == 0 else 10
 
@@ -210,7 +210,7 @@ def _wrong_neighbour_c(ev):
     cell = ev.scan_cell()
     if cell is None:
         return 0
-    if cell[1:] == (0, 0) or ev.single_pixel:
+    if cell[1:] == (0, 0):
         return RULED_OUT
     kind = parse(ev.div.tensor).kind
     if kind == "c":
@@ -227,8 +227,6 @@ def _skew_offset(ev):
     cell = ev.scan_cell()
     if cell is None:
         return 0
-    if ev.single_pixel:
-        return RULED_OUT
     if cell[1:] == (0, 0):
         return 5 if _padding_values(ev) else 1     # a read-out offset (skew-readout-offset) shows here
     jump = _gate_jump(ev)
@@ -417,8 +415,8 @@ def _bias_after_skew(ev):
     cell = ev.scan_cell()
     if cell is None:
         return 0
-    if cell[1:] == (0, 0) or ev.single_pixel or cell[1] == 0:
-        return RULED_OUT               # row 0 reads no padding cell
+    if cell[1] == 0:
+        return RULED_OUT               # row 0 (the first cell included) reads no padding cell
     jump = _gate_jump(ev)
     if jump is not None and cell[2] == 0:          # the padding cell's state, from bias and query alone
         n, i, j, dG, P, _ = jump
