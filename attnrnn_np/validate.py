@@ -114,20 +114,26 @@ def check_flag(value, name):
     return value
 
 
+def _integer(value, lo, not_integer, too_small):
+    """``value`` as a Python int ≥ ``lo``: ``TypeError(f"{not_integer}, got …")`` for a non-integer (a float
+    such as 2.7, a bool, None), ``ValueError(f"{too_small}, got …")`` below ``lo``."""
+    if isinstance(value, bool):
+        raise TypeError(f"{not_integer}, got {value!r}")
+    try:
+        value = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{not_integer}, got {value!r}") from None
+    if value < lo:
+        raise ValueError(f"{too_small}, got {value}")
+    return value
+
+
 def check_size(value, name, lo):
     """``value`` as a Python int ≥ ``lo``.
 
     ``TypeError`` for a non-integer (a float such as 2.7, a bool, None), ``ValueError`` below ``lo``.
     """
-    if isinstance(value, bool):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
-    try:
-        value = operator.index(value)
-    except TypeError:
-        raise TypeError(f"{name} must be an integer, got {value!r}") from None
-    if value < lo:
-        raise ValueError(f"{name} must be >= {lo}, got {value}")
-    return value
+    return _integer(value, lo, f"{name} must be an integer", f"{name} must be >= {lo}")
 
 
 def check_seed(seed, name="seed"):
@@ -135,15 +141,8 @@ def check_seed(seed, name="seed"):
     t = type(seed)
     if t.__module__.startswith("numpy.random") and t.__name__ in ("Generator", "SeedSequence"):
         return seed
-    if isinstance(seed, bool):
-        raise TypeError(f"{name} must be a non-negative integer, got {seed!r}")
-    try:
-        seed = operator.index(seed)
-    except TypeError:
-        raise TypeError(f"{name} must be a non-negative integer, got {seed!r}") from None
-    if seed < 0:
-        raise ValueError(f"{name} must be a non-negative integer, got {seed}")
-    return seed
+    wanted = f"{name} must be a non-negative integer"
+    return _integer(seed, 0, wanted, wanted)
 
 
 def resolve_xp(xp):
