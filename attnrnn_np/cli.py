@@ -54,21 +54,47 @@ def _odd_positive_int(text):
     return value
 
 
-def _positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text}")
-    return value
+def _float_above(lowest, wanted, finite, *, inclusive=False):
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}") from None
+        if not (math.isfinite(value) and (value >= lowest if inclusive else value > lowest)):
+            raise argparse.ArgumentTypeError(f"expected {finite}, got {text}")
+        return value
+
+    return parse
 
 
-def _add_run_options(p, *, steps, seed=0):
-    p.add_argument("--steps", type=_positive_int, default=steps, help=f"Adam steps per run (default {steps})")
+_positive_float = _float_above(0, "a positive number", "a positive finite number")
+_non_negative_float = _float_above(0, "a number >= 0", "a finite number >= 0", inclusive=True)
+
+
+def _recipe_default(field):
+    """``the task's: 2000, recolour 1500``: a field of the tasks' recipes, the common value first."""
+    from .learn.objectives import recipe
+    from .learn.tasks import TASKS
+
+    values = {task: getattr(recipe(task), field) for task in TASKS}
+    common = max(set(values.values()), key=list(values.values()).count)
+    return ", ".join([f"the task's: {common:g}"] + [f"{t} {v:g}" for t, v in values.items() if v != common])
+
+
+def _add_run_options(p, *, steps, seed=0, lr=None, batch_size=None, recolour=True):
+    """The options every training command shares; a default of None is the task's recipe (objectives.RECIPES)."""
+    def default(value, field):
+        return _recipe_default(field) if value is None else f"{value:g}"
+
+    p.add_argument("--steps", type=_positive_int, default=steps,
+                   help=f"Adam steps per run (default {default(steps, 'steps')})")
     p.add_argument("--seed", type=_non_negative_int, default=seed, help="network initialisation and batch order")
-    p.add_argument("--lr", type=_positive_float, default=3e-3, help="Adam step size (default 3e-3)")
-    p.add_argument("--batch-size", type=_positive_int, default=64)
+    p.add_argument("--lr", type=_positive_float, default=lr, help=f"Adam step size (default {default(lr, 'lr')})")
+    p.add_argument("--batch-size", type=_positive_int, default=batch_size,
+                   help=f"images per step (default {default(batch_size, 'batch_size')})")
+    if recolour:
+        p.add_argument("--recon-weight", type=_non_negative_float, default=None,
+                       help="recolour: λ of the editor's reconstruction term (default the task's: 1; 0: none)")
     p.add_argument("--n-train", type=_positive_int, default=20000)
     p.add_argument("--n-test", type=_positive_int, default=2000)
     p.add_argument("--data-seed", type=_non_negative_int, default=0)
@@ -84,7 +110,7 @@ def _add_run_options(p, *, steps, seed=0):
 def _run_fields(args):
     return dict(lr=args.lr, batch_size=args.batch_size, n_train=args.n_train, n_test=args.n_test,
                 data_seed=args.data_seed, hidden=args.hidden, kernel_size=args.kernel_size,
-                backend=args.backend)
+                backend=args.backend, recon_weight=getattr(args, "recon_weight", None))
 
 
 def _cache(args):
@@ -110,7 +136,7 @@ def _build_parser():
     tr.add_argument("--task", choices=TASKS, default="mref")
     tr.add_argument("--model", choices=all_models, default="arnn",
                     help="recolour: arnn, arnn-ind, local, no-mask, oracle-mask; the other tasks: " + ", ".join(MODELS))
-    _add_run_options(tr, steps=2000)
+    _add_run_options(tr, steps=None)
     tr.add_argument("--out", required=True, help="folder for checkpoint.npz and metrics.json")
     tr.add_argument("--resume", default=None, help="checkpoint to continue from (same configuration)")
     tr.add_argument("--overwrite", action="store_true",
@@ -125,7 +151,7 @@ def _build_parser():
     tr.set_defaults(handler=_train, writes=("checkpoint.npz", "metrics.json"))
 
     demo = sub.add_parser("demo", help="train arnn and local on MREF, compare, write metrics.json and masks.png")
-    _add_run_options(demo, steps=DEMO_STEPS)
+    _add_run_options(demo, steps=DEMO_STEPS, lr=3e-3, batch_size=64, recolour=False)
     demo.add_argument("--out", required=True)
     demo.add_argument("--jobs", type=_positive_int, default=2,
                       help="runs trained at once, one process each (default 2)")
@@ -157,8 +183,13 @@ def _check_run(parser, args):
             parser.error("--backend cupy: CuPy is not installed or no CUDA GPU is usable")
     if not hasattr(args, "batch_size"):
         return
-    if args.batch_size > args.n_train:
-        parser.error(f"--batch-size {args.batch_size} exceeds --n-train {args.n_train} (an epoch needs one batch)")
+    batch = args.batch_size
+    if batch is None:  # each task's own
+        from .learn.objectives import recipe
+
+        batch = max(recipe(t).batch_size for t in getattr(args, "tasks", None) or [getattr(args, "task", "mref")])
+    if batch > args.n_train:
+        parser.error(f"--batch-size {batch} exceeds --n-train {args.n_train} (an epoch needs one batch)")
     if args.n_test < getattr(args, "min_test", 1):
         parser.error(f"--n-test {args.n_test}: {args.command} shows {args.min_test} test images, "
                      f"expected at least {args.min_test}")

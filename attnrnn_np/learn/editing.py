@@ -14,7 +14,15 @@ an image::
     A  = mask(F, q)                                      (N, P, P)      in [0, 1]
     F′ = A ⊙ T + (1 − A) ⊙ F                             (N, P, P, C)   the blend
     Y  = conv1×1(F′; dec.W, dec.b)                       (N, P, P, 3)   decoder
-    loss = mean((Y − Z)²)  (L2)  or  mean|Y − Z|  (L1),  Z the target image
+    R  = conv1×1(F;  dec.W, dec.b)                       (N, P, P, 3)   the original, decoded
+    loss = ℓ(Y, Z) + λ · ℓ(R, X),   ℓ = mean((·)²) (L2) or mean|·| (L1),  Z the target image
+
+The reconstruction term (weight λ, ``recon_weight``) asks the decoder to
+give back the input from the unblended features. Without it only the blend
+F′ is constrained, so T − F need not be the edit, and the mask's gradient
+``Σ_c dF′ ⊙ (T − F)`` (:func:`blend_backward`) says little about where to
+edit; with it F stands for the original, and wherever A > 0 the change has
+to come from T. docs/learning.md §9 measures both.
 
 The models differ only in the mask:
 
@@ -46,6 +54,7 @@ in float64 (tests/learn/test_editing.py).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -90,6 +99,9 @@ class EditConfig:
     n_colors : int
         The query's last ``n_colors`` entries are the one-hot target colour c.
     loss : "l2" or "l1"
+    recon_weight : float
+        λ, the weight of the reconstruction term ℓ(dec(F), X) of the
+        training loss (0: the image loss to the target alone).
     """
 
     model: str = "arnn"
@@ -101,12 +113,16 @@ class EditConfig:
     query_dim: int = 15
     n_colors: int = 5
     loss: str = "l2"
+    recon_weight: float = 1.0
 
     def __post_init__(self):
         if self.model not in EDIT_MODELS:
             raise ValueError(f"unknown recolour model {self.model!r}; expected one of {EDIT_MODELS}")
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
+        if isinstance(self.recon_weight, bool) or not isinstance(self.recon_weight, (int, float)) \
+                or not (math.isfinite(self.recon_weight) and self.recon_weight >= 0):
+            raise ValueError(f"recon_weight must be a finite number >= 0, got {self.recon_weight!r}")
         for name in ("in_channels", "channels", "hidden", "kernel_size", "pool", "n_colors"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -137,6 +153,8 @@ class EditCache(NamedTuple):
     up: object           # UpsampleCache of the mask (learned masks), else None
     blend: BlendCache
     dec_conv: object     # Conv2dCache of the decoder
+    R: object = None     # (N, P, P, 3) the decoded original dec(F) (reconstruct=True), else None
+    rec_conv: object = None  # its Conv2dCache, else None
 
 
 # --------------------------------------------------------------------------- the blend
@@ -235,7 +253,7 @@ def _att_params(params):
 
 # --------------------------------------------------------------------------- forward / backward
 
-def edit_forward(params, X, q, config: EditConfig, ink=None):
+def edit_forward(params, X, q, config: EditConfig, ink=None, *, reconstruct=False):
     """The edited image and the mask of a batch.
 
     Parameters
@@ -248,6 +266,9 @@ def edit_forward(params, X, q, config: EditConfig, ink=None):
     config : EditConfig
     ink : array (N, P, P) or None
         The queried digit's ink; used (and required) by ``oracle-mask`` only.
+    reconstruct : bool
+        Also decode the unblended features, ``R = dec(F)`` (the training
+        loss's reconstruction term), kept as ``cache.R``.
 
     Returns
     -------
@@ -285,15 +306,18 @@ def edit_forward(params, X, q, config: EditConfig, ink=None):
         A, up = upsample_forward(A_small, config.pool ** 2)                   # (N, P, P)
     Fp, blend = blend_forward(A, T, F)
     Y, dec_conv = conv2d_forward(Fp, params["dec.W"], params["dec.b"])
+    R, rec_conv = conv2d_forward(F, params["dec.W"], params["dec.b"]) if reconstruct else (None, None)
     return Y, A, EditCache(config, tuple(params), enc_conv, enc_relu, tr_conv, tr_relu, pool, ctx_conv,
-                           ctx_relu, ctx_pool, att, norm, up, blend, dec_conv)
+                           ctx_relu, ctx_pool, att, norm, up, blend, dec_conv, R, rec_conv)
 
 
-def edit_backward(dY, cache: EditCache):
-    """Gradients of :func:`edit_forward` from the gradient of the output image.
+def edit_backward(dY, cache: EditCache, dR=None):
+    """Gradients of :func:`edit_forward` from the gradient of the output image (and of ``cache.R``).
 
-    Returns a dict with exactly the keys of ``params``, in their order (new
-    arrays; the cache is not modified). The mask of ``no-mask`` and
+    ``dR`` is the gradient of the reconstruction ``R = dec(F)``; it needs a
+    cache from ``edit_forward(..., reconstruct=True)``. Returns a dict with
+    exactly the keys of ``params``, in their order (new arrays; the cache is
+    not modified). The mask of ``no-mask`` and
     ``oracle-mask`` is a constant and passes nothing back.
     """
     config = cache.config
@@ -304,6 +328,11 @@ def edit_backward(dY, cache: EditCache):
     dV = relu_backward(dT, cache.tr_relu)
     dFc, g["tr.W"], g["tr.b"] = conv2d_backward(dV, cache.tr_conv)
     dF = dF + dFc[..., :C]
+    if dR is not None:
+        if cache.rec_conv is None:
+            raise ValueError("dR needs the cache of edit_forward(..., reconstruct=True)")
+        dF_rec, dW, db = conv2d_backward(dR, cache.rec_conv)
+        g["dec.W"], g["dec.b"], dF = g["dec.W"] + dW, g["dec.b"] + db, dF + dF_rec
     if config.model in _LEARNED_MASKS:
         dA_small = upsample_backward(dA, cache.up)
         if config.model == "local":

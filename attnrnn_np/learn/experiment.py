@@ -208,23 +208,32 @@ def run_experiment(out, *, steps=EXPERIMENT_STEPS, seed=EXPERIMENT_SEED, seeds=E
             raise ValueError(f"models {unused} apply to none of the tasks {list(tasks)}")
     out = Path(out)
     seed_list = [seed + i for i in range(int(seeds))]
-    configs = [TrainConfig(task=t, model=m, steps=steps, seed=s, **overrides)
+    recon_weight = overrides.pop("recon_weight", None)  # the editor's λ: recolour's runs only
+    configs = [TrainConfig(task=t, model=m, steps=steps, seed=s, **overrides,
+                           recon_weight=recon_weight if task_kind(t) == "edit" else None)
                for s in seed_list for t in tasks for m in models_for(t) if models is None or m in models]
     t0 = time.perf_counter()
     summaries = run_many(configs, out, jobs=jobs, cache_dir=cache_dir)
     wall = time.perf_counter() - t0
     table = experiment_table(summaries, tasks=tasks, models=models)
     config = json.loads(configs[0].to_json())
-    del config["task"], config["model"], config["seed"]
-    write_text_atomic(out / "table.json", json.dumps({"config": config, "seeds": seed_list, "jobs": jobs,
-                                                "wall_seconds": wall, "runs": summaries}, indent=2))
+    recipes = {}  # what differs between the tasks' runs (lr, batch size, λ: each task's recipe)
+    for c in configs:
+        recipes.setdefault(c.task, {"lr": c.lr, "batch_size": c.batch_size, "recon_weight": c.recon_weight})
+    for key in ("task", "model", "seed", "lr", "batch_size", "recon_weight"):
+        del config[key]
+    write_text_atomic(out / "table.json", json.dumps({"config": config, "tasks": recipes, "seeds": seed_list,
+                                                      "jobs": jobs, "wall_seconds": wall, "runs": summaries},
+                                                     indent=2))
     seed_text = f"seed {seed}" if len(seed_list) == 1 else \
         f"seeds {seed_list[0]}–{seed_list[-1]}; each cell is the mean (min–max) over the {len(seed_list)} seeds"
     write_text_atomic(
         out / "table.md",
         f"Test metrics after {steps} steps ({seed_text}), "
-        f"{configs[0].n_train} training / {configs[0].n_test} test images per task, wall time {wall:.0f} s "
-        f"with {jobs} jobs.\n\n" + table)
+        f"{configs[0].n_train} training / {configs[0].n_test} test images per task, "
+        + "; ".join(f"{t}: lr {r['lr']:g}, batch {r['batch_size']}" + (f", λ {r['recon_weight']:g}"
+                    if r["recon_weight"] else "") for t, r in recipes.items())
+        + f"; wall time {wall:.0f} s with {jobs} jobs.\n\n" + table)
     log(table)
     log(f"wall time {wall:.1f} s with {jobs} jobs; wrote {out / 'table.md'} and {out / 'table.json'}")
     return summaries

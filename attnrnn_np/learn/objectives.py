@@ -11,16 +11,22 @@ The tasks come in three kinds (:data:`attnrnn_np.learn.tasks.TASK_SPECS`):
   ``accuracy`` and ``attention_correctness`` (mass on the cells holding the
   digit's ink);
 * ``edit`` (recolour): the canvas with the queried digit recoloured; the
-  networks of :mod:`~attnrnn_np.learn.editing`; mean squared error; metrics
+  networks of :mod:`~attnrnn_np.learn.editing`; mean squared error to the
+  target plus λ times that of the decoded original to the input; metrics
   ``edit_error`` (mean absolute error inside the queried digit's ink),
   ``preservation_error`` (outside it), ``mask_iou`` and
   ``attention_correctness`` (mask mass on the ink pixels).
 
-The training loop (:mod:`~attnrnn_np.learn.train`) asks this module and
-nothing else about the task.
+Each kind also has its training recipe (:data:`RECIPES`: steps, Adam's
+step size, batch size, λ), the defaults of a
+:class:`~attnrnn_np.learn.train.TrainConfig`. The training loop
+(:mod:`~attnrnn_np.learn.train`) asks this module and nothing else about
+the task.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
@@ -39,14 +45,36 @@ from .metrics import accuracy, attention_correctness, edit_error_sums, ink_atten
 from .models import MODELS, ModelConfig, init_model, model_backward, model_forward
 from .tasks import TASK_SPECS, TASKS
 
-__all__ = ["METRICS", "task_kind", "models_for", "network_config", "init_network", "step_loss", "evaluate_split",
-           "headline"]
+__all__ = ["METRICS", "Recipe", "RECIPES", "recipe", "task_kind", "models_for", "network_config", "init_network",
+           "step_loss", "evaluate_split", "headline"]
 
 METRICS = {
     "answer": ("accuracy", "attention_correctness"),
     "classify": ("accuracy", "attention_correctness"),
     "edit": ("edit_error", "preservation_error", "mask_iou", "attention_correctness"),
 }
+
+
+
+class Recipe(NamedTuple):
+    """The defaults of a training run on a task of one kind (docs/learning.md §6, §9)."""
+
+    steps: int
+    lr: float           # Adam's step size
+    batch_size: int
+    recon_weight: float  # λ of the recolour loss's reconstruction term (0 where there is none)
+
+
+RECIPES = {
+    "answer": Recipe(steps=2000, lr=3e-3, batch_size=64, recon_weight=0.0),
+    "classify": Recipe(steps=2000, lr=3e-3, batch_size=64, recon_weight=0.0),
+    "edit": Recipe(steps=1500, lr=1e-2, batch_size=64, recon_weight=1.0),
+}
+
+
+def recipe(task):
+    """The :class:`Recipe` of ``task``; ``ValueError`` for an unknown task."""
+    return RECIPES[task_kind(task)]
 
 
 def task_kind(task):
@@ -61,8 +89,12 @@ def models_for(task):
     return EDIT_MODELS if task_kind(task) == "edit" else MODELS
 
 
-def network_config(task, model, *, hidden=16, kernel_size=1, scales=(1, 2)):
-    """The network of ``model`` on ``task``: a :class:`ModelConfig` or an :class:`EditConfig`."""
+def network_config(task, model, *, hidden=16, kernel_size=1, scales=(1, 2), recon_weight=None):
+    """The network of ``model`` on ``task``: a :class:`ModelConfig` or an :class:`EditConfig`.
+
+    ``recon_weight`` (recolour only; None: the task's :func:`recipe`) is the
+    λ of the editor's loss.
+    """
     task_kind(task)
     spec = TASK_SPECS[task]
     if model not in models_for(task):
@@ -70,7 +102,8 @@ def network_config(task, model, *, hidden=16, kernel_size=1, scales=(1, 2)):
                          f"{', '.join(models_for(task))}")
     if spec.kind == "edit":
         return EditConfig(model=model, hidden=hidden, kernel_size=kernel_size, query_dim=spec.query_dim,
-                          n_colors=len(PALETTE))
+                          n_colors=len(PALETTE),
+                          recon_weight=recipe(task).recon_weight if recon_weight is None else recon_weight)
     return ModelConfig(model=model, hidden=hidden, kernel_size=kernel_size, scales=scales,
                        query_dim=spec.query_dim, n_classes=spec.n_classes)
 
@@ -92,9 +125,14 @@ def step_loss(params, batch, mconfig):
         ``grads()`` -> dict with the keys of ``params`` (one backward pass).
     """
     if isinstance(mconfig, EditConfig):
-        Y, _, cache = edit_forward(params, batch.X, batch.q, mconfig, ink=batch.ink)
+        lam = mconfig.recon_weight
+        Y, _, cache = edit_forward(params, batch.X, batch.q, mconfig, ink=batch.ink, reconstruct=lam > 0)
         loss, loss_cache = image_loss_forward(Y, batch.target, mconfig.loss)
-        return loss, lambda: edit_backward(image_loss_backward(1.0, loss_cache), cache)
+        if lam == 0:
+            return loss, lambda: edit_backward(image_loss_backward(1.0, loss_cache), cache)
+        rec_loss, rec_cache = image_loss_forward(cache.R, batch.X, mconfig.loss)
+        return loss + lam * rec_loss, lambda: edit_backward(image_loss_backward(1.0, loss_cache), cache,
+                                                            dR=image_loss_backward(lam, rec_cache))
     logits, _, cache = model_forward(params, batch.X, batch.q, mconfig)
     loss, ce_cache = softmax_cross_entropy_forward(logits, batch.y)
     return loss, lambda: model_backward(softmax_cross_entropy_backward(1.0, ce_cache), cache)

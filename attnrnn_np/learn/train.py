@@ -46,7 +46,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from ..backend import get_xp, to_numpy
-from .objectives import evaluate_split, headline, init_network, network_config, step_loss
+from .objectives import evaluate_split, headline, init_network, network_config, recipe, step_loss, task_kind
 from .optim import Adam
 from .run_lock import LOCK_NAME, RunLockedError, run_lock
 from .safe_npz import NpzError, load_npz, save_npz_atomic
@@ -72,11 +72,19 @@ class TrainConfig:
     ----------
     task : one of :data:`attnrnn_np.learn.tasks.TASKS`
     model : one of :func:`attnrnn_np.learn.objectives.models_for` the task
-    steps : int
+    steps : int or None
         Adam steps in total (a resumed run continues up to this number).
-    batch_size : int
-    lr : float
+    batch_size : int or None
+    lr : float or None
         Adam's step size α (β₁ = 0.9, β₂ = 0.999, ε = 1e-8).
+    recon_weight : float or None
+        recolour only: λ, the weight of the editor's reconstruction term
+        (:mod:`attnrnn_np.learn.editing`); 0 on the other tasks.
+
+    ``steps``, ``batch_size``, ``lr`` and ``recon_weight`` left at None take
+    the task's :func:`~attnrnn_np.learn.objectives.recipe` (2000 steps of 64
+    at lr 3e-3 on the classification tasks; see docs/learning.md §9 for
+    recolour's); the configuration holds the resolved numbers.
     seed : int
         Network initialisation and batch order.
     data_seed : int
@@ -98,9 +106,9 @@ class TrainConfig:
 
     task: str = "mref"
     model: str = "arnn"
-    steps: int = 2000
-    batch_size: int = 64
-    lr: float = 3e-3
+    steps: int | None = None
+    batch_size: int | None = None
+    lr: float | None = None
     seed: int = 0
     data_seed: int = 0
     n_train: int = 20000
@@ -111,11 +119,19 @@ class TrainConfig:
     dtype: str = "float32"
     backend: str = "numpy"
     eval_every: int | None = None
+    recon_weight: float | None = None
 
     def __post_init__(self):
         for name in ("task", "model", "dtype", "backend"):
             if not isinstance(getattr(self, name), str):
                 raise TypeError(f"{name} must be a string, got {getattr(self, name)!r}")
+        defaults = recipe(self.task)
+        for name in defaults._fields:
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, getattr(defaults, name))
+        if self.recon_weight and task_kind(self.task) != "edit":
+            raise ValueError(f"recon_weight applies to the recolour task only, got {self.recon_weight} "
+                             f"for {self.task}")
         if isinstance(self.scales, (str, bytes)) or not all(_is_int(g) for g in self.scales):
             raise TypeError(f"scales must be a sequence of integers, got {self.scales!r}")
         object.__setattr__(self, "scales", tuple(int(g) for g in self.scales))
@@ -137,7 +153,8 @@ class TrainConfig:
             raise ValueError(f"dtype must be float32 or float64, got {self.dtype!r}")
         if self.backend not in ("numpy", "cupy", "strict"):
             raise ValueError(f"backend must be numpy, cupy or strict (the test backend), got {self.backend!r}")
-        model_config(self)  # validates the model's fields
+        model_config(self)  # validates the model's fields (recolour's recon_weight included)
+        object.__setattr__(self, "recon_weight", float(self.recon_weight))
 
     @property
     def steps_per_epoch(self):
@@ -155,6 +172,7 @@ class TrainConfig:
         unknown = sorted(set(d) - known)
         if unknown:
             raise CheckpointError(f"the checkpoint's configuration has unknown fields {unknown}")
+        d.setdefault("recon_weight", 0.0)  # a configuration without the field trained without the term
         return cls(**d)
 
 
@@ -166,7 +184,7 @@ def model_config(config: TrainConfig):
     """The network of a run: a :class:`~attnrnn_np.learn.models.ModelConfig` or, for recolour, an
     :class:`~attnrnn_np.learn.editing.EditConfig` (:func:`attnrnn_np.learn.objectives.network_config`)."""
     return network_config(config.task, config.model, hidden=config.hidden, kernel_size=config.kernel_size,
-                          scales=config.scales)
+                          scales=config.scales, recon_weight=config.recon_weight)
 
 
 class CheckpointError(ValueError):

@@ -191,3 +191,91 @@ def test_edit_figure_is_written_as_png(tmp_path):
     path = save_edits_png(tmp_path / "edits.png", X, X, {"local": (Y, A), "oracle-mask": (X, ink)}, ["a", "b"])
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert [p.name for p in tmp_path.iterdir()] == ["edits.png"]   # no temporary file left
+
+
+# --------------------------------------------------------------------------- the reconstruction term
+
+@pytest.mark.parametrize("model", EDIT_MODELS)
+def test_the_reconstruction_backward_matches_finite_differences(model):
+    """With ``reconstruct=True`` the network has two outputs, Y and R = dec(F); both gradients flow back."""
+    config, params, X, q, ink = _problem(model)
+    assert _margin(params, X, q, config) > 1e-4
+    Y, _, cache = edit_forward(params, X, q, config, ink=ink, reconstruct=True)
+    assert cache.R.shape == X.shape
+    rng = np.random.default_rng(11)
+    dY, dR = rng.normal(size=Y.shape), rng.normal(size=Y.shape)
+    grads = edit_backward(dY, cache, dR=dR)
+
+    def both():
+        Y, _, c = edit_forward(params, X, q, config, ink=ink, reconstruct=True)
+        return np.concatenate([Y, c.R], axis=-1)
+
+    results = check_gradients(both, params, grads, np.concatenate([dY, dR], axis=-1))
+    assert all(r.passed for r in results), format_report(results)
+    # R decodes the unblended features with the decoder's own weights
+    F = np.maximum(conv2d_forward(X, params["enc.W"], params["enc.b"])[0], 0)
+    np.testing.assert_allclose(cache.R, conv2d_forward(F, params["dec.W"], params["dec.b"])[0], rtol=1e-12)
+
+
+def test_dR_needs_a_cache_that_reconstructed():
+    config, params, X, q, ink = _problem("arnn")
+    Y, _, cache = edit_forward(params, X, q, config, ink=ink)
+    assert cache.R is None
+    with pytest.raises(ValueError, match="reconstruct=True"):
+        edit_backward(np.zeros_like(Y), cache, dR=np.zeros_like(Y))
+
+
+def test_recon_weight_must_be_a_finite_non_negative_number():
+    for bad in (-1.0, float("nan"), float("inf"), True, "1"):
+        with pytest.raises(ValueError, match="recon_weight must be a finite number >= 0"):
+            EditConfig(recon_weight=bad)
+    assert EditConfig(recon_weight=0).recon_weight == 0
+
+
+def _batch(config, X, q, ink, seed=4):
+    from types import SimpleNamespace
+
+    target = np.random.default_rng(seed).random(X.shape)
+    return SimpleNamespace(X=X, q=q, ink=ink, target=target)
+
+
+@pytest.mark.parametrize("model", ["arnn", "oracle-mask"])
+def test_the_training_loss_adds_lambda_times_the_reconstruction_error(model):
+    """step_loss = ℓ(Y, Z) + λ·ℓ(dec(F), X), computed here from the outputs, and its gradients are that sum's."""
+    from dataclasses import replace
+
+    from attnrnn_np.learn.objectives import step_loss
+
+    config, params, X, q, ink = _problem(model)
+    b = _batch(config, X, q, ink)
+    for lam in (0.0, 0.5, 2.0):
+        cfg = replace(config, recon_weight=lam)
+        loss, grads_of = step_loss(params, b, cfg)
+        Y, _, cache = edit_forward(params, X, q, cfg, ink=ink, reconstruct=True)
+        assert float(loss) == pytest.approx(((Y - b.target) ** 2).mean() + lam * ((cache.R - X) ** 2).mean(),
+                                            rel=1e-12)
+        grads = grads_of()
+        results = check_gradients(lambda cfg=cfg: np.asarray(step_loss(params, b, cfg)[0]), params, grads,
+                                  np.asarray(1.0))
+        assert all(r.passed for r in results), (lam, format_report(results))
+
+
+def test_a_loss_that_drops_the_reconstructions_decoder_gradient_is_caught():
+    """The mutant: dR reaches the encoder but not dec.W/dec.b; the same check rejects it."""
+    from dataclasses import replace
+
+    from attnrnn_np.learn.objectives import step_loss
+
+    config, params, X, q, ink = _problem("arnn")
+    cfg = replace(config, recon_weight=1.0)
+    b = _batch(config, X, q, ink)
+    _, grads_of = step_loss(params, b, cfg)
+    grads = grads_of()
+    Y, _, cache = edit_forward(params, X, q, cfg, ink=ink, reconstruct=True)
+    dR = image_loss_backward(1.0, image_loss_forward(cache.R, X)[1])
+    plain = edit_backward(image_loss_backward(1.0, image_loss_forward(Y, b.target)[1]), cache)
+    with_dR = edit_backward(np.zeros_like(Y), cache, dR=dR)
+    wrong = {k: grads[k] - (with_dR[k] if k.startswith("dec.") else 0) for k in grads}
+    results = check_gradients(lambda: np.asarray(step_loss(params, b, cfg)[0]), params, wrong, np.asarray(1.0))
+    assert {r.name for r in results if not r.passed} == {"dec.W", "dec.b"}
+    assert all(np.allclose(grads[k], plain[k] + with_dR[k]) for k in grads)

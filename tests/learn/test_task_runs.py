@@ -99,3 +99,96 @@ def test_cli_experiment_refuses_models_of_no_selected_task(tmp_path, capsys):
     err = capsys.readouterr().err
     assert exit_.value.code == 2 and err.count("\n") == 1
     assert err.startswith("attnrnn-np: error: --models oracle-mask: applies to none of --tasks clutter")
+
+
+def test_a_config_left_at_none_takes_its_tasks_recipe_and_explicit_values_win():
+    from attnrnn_np.learn.objectives import RECIPES, recipe
+
+    assert RECIPES["answer"] == RECIPES["classify"] == (2000, 3e-3, 64, 0.0)
+    for task in ("mref", "clutter", "recolour"):
+        c = TrainConfig(task=task, model="arnn")
+        assert (c.steps, c.lr, c.batch_size, c.recon_weight) == tuple(recipe(task)), task
+    r = recipe("recolour")
+    assert r.recon_weight > 0 and r.lr != recipe("mref").lr
+    c = TrainConfig(task="recolour", model="arnn", steps=7, lr=1e-3, batch_size=5, recon_weight=0)
+    assert (c.steps, c.lr, c.batch_size, c.recon_weight) == (7, 1e-3, 5, 0.0)
+    assert TrainConfig.from_json(c.to_json()) == c
+
+
+def test_recon_weight_belongs_to_recolour_and_is_checked():
+    with pytest.raises(ValueError, match="recon_weight applies to the recolour task only"):
+        TrainConfig(task="mref", recon_weight=1.0)
+    with pytest.raises(ValueError, match="recon_weight must be a finite number >= 0"):
+        TrainConfig(task="recolour", recon_weight=-0.5)
+    assert TrainConfig(task="mref", recon_weight=0).recon_weight == 0.0
+
+
+def test_a_configuration_without_recon_weight_reads_as_trained_without_the_term():
+    text = json.loads(TrainConfig(task="recolour", model="arnn").to_json())
+    del text["recon_weight"]
+    assert TrainConfig.from_json(json.dumps(text)).recon_weight == 0.0
+
+
+def test_the_recon_weight_reaches_the_network_and_zero_is_the_plain_image_loss(datasets):
+    from attnrnn_np.learn.objectives import step_loss
+    from attnrnn_np.learn.train import fresh_state, model_config
+
+    b = datasets["recolour"].train.batch(range(8), dtype="float32")
+    losses = {}
+    for lam in (0.0, 1.0):
+        config = TrainConfig(task="recolour", model="arnn", steps=1, recon_weight=lam, **TINY)
+        assert model_config(config).recon_weight == lam
+        losses[lam] = float(step_loss(fresh_state(config).params, b, model_config(config))[0])
+    assert losses[1.0] > losses[0.0] > 0
+
+
+def test_cli_train_uses_the_recolour_recipe_and_says_so(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "default the task's: 2000, recolour 1500" in help_text and "recolour 0.01" in help_text
+    assert main(["train", "--task", "recolour", "--model", "no-mask", "--steps", "1", "--n-train", "64",
+                 "--n-test", "8", "--hidden", "3", "--cache-dir", "none", "--quiet", "--out",
+                 str(tmp_path / "r")]) == 0
+    config = json.loads((tmp_path / "r" / "metrics.json").read_text())["config"]
+    assert (config["lr"], config["batch_size"], config["recon_weight"]) == (1e-2, 64, 1.0)
+
+
+def test_cli_refuses_an_n_train_below_the_tasks_batch_before_any_work(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["experiment", "--tasks", "recolour", "--n-train", "10", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "--batch-size 64 exceeds --n-train 10" in err
+
+
+def test_cli_recon_weight_reaches_recolour_runs_only(tmp_path, capsys):
+    tiny = ["--steps", "1", "--n-train", "16", "--n-test", "8", "--batch-size", "8", "--hidden", "3",
+            "--cache-dir", "none"]
+    code = main(["train", "--task", "mref", "--recon-weight", "1", "--out", str(tmp_path / "m"), *tiny])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "recon_weight applies to the recolour task only" in err
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "--task", "recolour", "--recon-weight", "-1", "--out", str(tmp_path / "r"), *tiny])
+    assert exit_.value.code == 2 and "--recon-weight: expected a finite number >= 0, got -1" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["demo", "--recon-weight", "1", "--out", str(tmp_path / "d")])
+    assert "unrecognized arguments: --recon-weight" in capsys.readouterr().err
+    assert main(["experiment", "--tasks", "clutter", "recolour", "--models", "none", "no-mask", "--seeds", "1",
+                 "--jobs", "1", "--recon-weight", "0.25", "--out", str(tmp_path / "e"), *tiny]) == 0
+    table = json.loads((tmp_path / "e" / "table.json").read_text())
+    assert table["tasks"]["recolour"]["recon_weight"] == 0.25 and table["tasks"]["clutter"]["recon_weight"] == 0
+    assert "recolour: lr 0.01, batch 8, λ 0.25" in (tmp_path / "e" / "table.md").read_text()
+
+
+def test_the_notebooks_recolour_checkpoints_are_the_documented_runs():
+    """notebooks/data/recolour/<model>.npz: `attnrnn-np train --task recolour --model <model> --steps 1500
+    --n-test 1000 --seed 0`, trained to the end (the command notebook 07 and docs/learning.md §9 give)."""
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[2] / "notebooks" / "data" / "recolour"
+    found = sorted(p.stem for p in folder.glob("*.npz"))
+    assert found == ["arnn", "local", "no-mask", "oracle-mask"]
+    for model in found:
+        state = load_checkpoint(folder / f"{model}.npz")
+        assert state.config == TrainConfig(task="recolour", model=model, steps=1500, n_test=1000, seed=0), model
+        assert state.step == 1500
