@@ -77,14 +77,6 @@ class TrainConfig:
     batch_size : int or None
     lr : float or None
         Adam's step size α (β₁ = 0.9, β₂ = 0.999, ε = 1e-8).
-    recon_weight : float or None
-        recolour only: λ, the weight of the editor's reconstruction term
-        (:mod:`attnrnn_np.learn.editing`); 0 on the other tasks.
-
-    ``steps``, ``batch_size``, ``lr`` and ``recon_weight`` left at None take
-    the task's :func:`~attnrnn_np.learn.objectives.recipe` (2000 steps of 64
-    at lr 3e-3 on the classification tasks; see docs/learning.md §9 for
-    recolour's); the configuration holds the resolved numbers.
     seed : int
         Network initialisation and batch order.
     data_seed : int
@@ -102,6 +94,14 @@ class TrainConfig:
         rules on the CPU; import that module first).
     eval_every : int or None
         Steps between evaluations; None: once per epoch (n_train // batch_size).
+    recon_weight : float or None
+        recolour only: λ, the weight of the editor's reconstruction term
+        (:mod:`attnrnn_np.learn.editing`); 0 on the other tasks.
+
+    ``steps``, ``batch_size``, ``lr`` and ``recon_weight`` left at None take
+    the task's :func:`~attnrnn_np.learn.objectives.recipe` (2000 steps of 64
+    at lr 3e-3 on the query and categorisation tasks; recolour's in
+    docs/learning.md §9); the configuration holds the resolved numbers.
     """
 
     task: str = "mref"
