@@ -25,6 +25,7 @@ pytest.importorskip("IPython")
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 ANSWERS = (ROOT / "docs" / "answers.md").read_text()
+LEARNING = (ROOT / "docs" / "learning.md").read_text()
 
 
 def _cells(source):
@@ -376,9 +377,72 @@ def test_nb5_q3_stopping_at_400_steps(nb5_arnn):
     assert not at_400["accuracy"] > 0.7     # the assertion under the training cell fails
 
 
+# ----------------------------------------------------------------------------- notebook 7
+
+def test_nb7_q1_forgetting_one_minus_a_fails_only_F():
+    run = run_notebook("07_editing", [('{"A": dA, "T": dT, "F": dF}, dFp)', '{"A": dA, "T": dT, "F": dFp}, dFp)')],
+                       until="check_gradients(lambda: blend_forward")
+    in_answers("Only `F` fails.")
+    assert run.failed_in("check_gradients(lambda: blend_forward")
+    assert [r.passed for r in run["results"]] == [True, True, False]
+
+
+@pytest.fixture(scope="module")
+def nb7_short_runs():
+    """Section 3 as it is (oracle-mask) and with question 2's change (no-mask)."""
+    until = "oracle = train(short"
+    oracle = run_notebook("07_editing", until=until)
+    plain = run_notebook("07_editing", [('model="oracle-mask", steps=150', 'model="no-mask", steps=150')],
+                         until=until)
+    return oracle, plain
+
+
+def test_nb7_q2_no_mask_against_oracle_mask(nb7_short_runs):
+    oracle, plain = nb7_short_runs
+    untrained = oracle["untrained"]
+    in_answers("`oracle-mask`\nreaches an edit error of 0.045 and a preservation error of 0.010 (from\n0.434 and 0.135 "
+               "untrained); `no-mask` stops at 0.167 and 0.038")
+    assert quoted(oracle["oracle"].metrics["edit_error"], "0.045")
+    assert quoted(oracle["oracle"].metrics["preservation_error"], "0.010")
+    assert quoted(untrained["edit_error"], "0.434") and quoted(untrained["preservation_error"], "0.135")
+    assert quoted(plain["oracle"].metrics["edit_error"], "0.167")      # the variable keeps its name
+    assert quoted(plain["oracle"].metrics["preservation_error"], "0.038")
+    # the longer runs the answer cites are docs/learning.md's
+    in_answers("its edit\nerror is still 0.164–0.167")
+    assert "| no-mask | 0.165 (0.164–0.167) |" in LEARNING
+
+
+def test_nb7_q3_the_best_block_mask():
+    from attnrnn_np.learn.metrics import mask_iou
+    from attnrnn_np.learn.tasks import TaskConfig, generate
+
+    b = generate(TaskConfig(task="recolour"), 200, split="test", seed=0).batch(np.arange(200))
+    ink = np.asarray(b.ink, dtype=bool)
+    blocks = ink.reshape(len(ink), 8, 4, 8, 4).any(axis=(2, 4))
+    best = blocks.repeat(4, axis=1).repeat(4, axis=2)             # open every 4×4 block that holds ink
+    other = (np.asarray(b.X).max(axis=-1) > 0) & ~ink
+    shared = (best & other).sum(axis=(1, 2))                      # another digit's ink pixels in open blocks
+    in_answers("that best\nblock mask has an IoU of 0.627 with the ink")
+    in_answers("in 36 %\nof those images a block of the queried digit also holds ink of another\ndigit (3.2 pixels "
+               "per image on average)")
+    assert quoted(mask_iou(best.astype(float), ink), "0.627")
+    assert quoted(100 * (shared > 0).mean(), "36") and quoted(shared.mean(), "3.2")
+
+
+def test_nb7_q4_cites_the_ablation_of_docs_learning():
+    for text in ("with λ = 0 one seed was (it ended at 0.051), the other\ntwo were still leaving the plateau at "
+                 "step 1500 (0.143 and 0.128)", "with λ = 1 every `arnn` seed was below an edit error of\n0.1 "
+                 "by step 1248"):
+        in_answers(text)
+    flat = " ".join(LEARNING.split())
+    assert "seed 1 found the digit (0.051), seeds 0 and 2 were still leaving the plateau (0.143, 0.128)" in flat
+    assert "at step 1248 all three λ = 1 seeds were below an edit error of 0.1" in flat
+
+
 # ----------------------------------------------------------------------------- where the answers live
 
-NAMES = {1: "01_lstm_cell", 2: "02_scans", 3: "03_attention_rnn", 4: "04_multiscale", 5: "05_learning"}
+NAMES = {1: "01_lstm_cell", 2: "02_scans", 3: "03_attention_rnn", 4: "04_multiscale", 5: "05_learning",
+         7: "07_editing"}
 
 
 def _answers_page():
