@@ -317,8 +317,8 @@ def edit_backward(dY, cache: EditCache, dR=None):
     ``dR`` is the gradient of the reconstruction ``R = dec(F)``; it needs a
     cache from ``edit_forward(..., reconstruct=True)``. Returns a dict with
     exactly the keys of ``params``, in their order (new arrays; the cache is
-    not modified). The mask of ``no-mask`` and
-    ``oracle-mask`` is a constant and passes nothing back.
+    not modified). The mask of ``no-mask`` and ``oracle-mask`` is a constant
+    and passes nothing back.
     """
     config = cache.config
     C = config.channels

@@ -55,7 +55,6 @@ METRICS = {
 }
 
 
-
 class Recipe(NamedTuple):
     """The defaults of a training run on a task of one kind (docs/learning.md §6, §9)."""
 
