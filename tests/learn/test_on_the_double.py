@@ -3,9 +3,10 @@
 The double runs NumPy underneath, so a run on it must give the NumPy run's
 numbers bit for bit; what it adds is CuPy's refusals (no implicit host
 copies, no NumPy arrays mixed in, only CuPy's functions). Each test here
-runs a path of the learning stack on it: training steps of every model with
-evaluation, checkpoint save/load/resume, metrics, the figure, and the demo
-and experiment at a tiny size.
+runs a path of the learning stack on it: training steps of every model of
+every task with evaluation, checkpoint save/load/resume, metrics, the
+figure, and the demo and experiment (a query task and recolour) at a tiny
+size.
 """
 
 import json
@@ -17,6 +18,7 @@ from attnrnn_np.backend import to_numpy
 from attnrnn_np.learn.experiment import run_demo, run_experiment
 from attnrnn_np.learn.figures import save_masks_png
 from attnrnn_np.learn.models import MODELS, model_forward
+from attnrnn_np.learn.objectives import METRICS, models_for, task_kind
 from attnrnn_np.learn.tasks import load_task
 from attnrnn_np.learn.train import TrainConfig, load_checkpoint, model_config, train
 from attnrnn_np.testing.strict import StrictArray
@@ -104,3 +106,28 @@ def test_demo_and_experiment_on_the_double(tmp_path):
                           cache_dir=cache, log=lambda m: None, backend="strict", **sizes)
     assert [r["model"] for r in runs] == ["none", "arnn-ms"]
     assert json.loads((tmp_path / "ex" / "table.json").read_text())["config"]["backend"] == "strict"
+
+
+@pytest.fixture(scope="module")
+def query_free_and_edit_data():
+    return {task: load_task(task, n_train=48, n_test=12, seed=0, cache_dir=None) for task in ("clutter", "recolour")}
+
+
+@pytest.mark.parametrize("task, model", [(t, m) for t in ("clutter", "recolour") for m in models_for(t)])
+def test_clutter_and_recolour_models_train_on_the_double_as_on_numpy(query_free_and_edit_data, task, model):
+    data = query_free_and_edit_data[task]
+    runs = [train(TrainConfig(task=task, model=model, steps=2, backend=backend, **TINY), data=data, progress=False,
+                  log=lambda m: None) for backend in ("strict", "numpy")]
+    assert all(type(v) is StrictArray for v in runs[0].state.params.values())
+    _assert_same_state(runs[0].state, runs[1].state)
+    assert set(runs[0].state.history[-1]) >= set(METRICS[task_kind(task)])  # evaluated on the double
+
+
+def test_the_recolour_experiment_on_the_double(tmp_path):
+    sizes = dict(n_train=32, n_test=8, batch_size=16, hidden=3, cache_dir=str(tmp_path / "cache"), log=lambda m: None)
+    runs = {backend: run_experiment(tmp_path / backend, steps=1, seeds=1, tasks=("recolour",),
+                                    models=("arnn", "no-mask"), jobs=1, backend=backend, **sizes)
+            for backend in ("strict", "numpy")}
+    assert [r["model"] for r in runs["strict"]] == ["arnn", "no-mask"]
+    for on_double, on_numpy in zip(runs["strict"], runs["numpy"], strict=True):
+        assert on_double["history"] == on_numpy["history"]
