@@ -17,7 +17,7 @@ import pytest
 from attnrnn_np.backend import to_numpy
 from attnrnn_np.learn.experiment import run_demo, run_experiment
 from attnrnn_np.learn.figures import save_masks_png
-from attnrnn_np.learn.models import MODELS, model_forward
+from attnrnn_np.learn.models import model_forward
 from attnrnn_np.learn.objectives import METRICS, models_for, task_kind
 from attnrnn_np.learn.tasks import load_task
 from attnrnn_np.learn.train import TrainConfig, load_checkpoint, model_config, train
@@ -34,9 +34,14 @@ def data():
                      scale_min=1.0, scale_max=1.2)
 
 
-def _run(data, steps, backend, *, model="arnn", **kw):
-    return train(TrainConfig(model=model, steps=steps, backend=backend, **TINY), data=data, progress=False,
-                 log=lambda m: None, **kw)
+@pytest.fixture(scope="module")
+def query_free_and_edit_data():
+    return {task: load_task(task, n_train=48, n_test=12, seed=0, cache_dir=None) for task in ("clutter", "recolour")}
+
+
+def _run(data, steps, backend, *, task="mref", model="arnn", **kw):
+    return train(TrainConfig(task=task, model=model, steps=steps, backend=backend, **TINY), data=data,
+                 progress=False, log=lambda m: None, **kw)
 
 
 def _assert_same_state(a, b, *, history=True):
@@ -54,12 +59,14 @@ def _assert_same_state(a, b, *, history=True):
         assert a.history == b.history
 
 
-@pytest.mark.parametrize("model", MODELS)
-def test_every_model_trains_on_the_double_as_on_numpy(data, model):
-    on_double = _run(data, 2, "strict", model=model)
+@pytest.mark.parametrize("task, model", [(t, m) for t in ("mref", "clutter", "recolour") for m in models_for(t)])
+def test_every_model_trains_on_the_double_as_on_numpy(data, query_free_and_edit_data, task, model):
+    task_data = data if task == "mref" else query_free_and_edit_data[task]
+    on_double = _run(task_data, 2, "strict", task=task, model=model)
     assert all(type(v) is StrictArray for v in on_double.state.params.values())
-    _assert_same_state(on_double.state, _run(data, 2, "numpy", model=model).state)
-    assert on_double.state.history[-1]["step"] == 2  # evaluated (accuracy, attention correctness) on the double
+    _assert_same_state(on_double.state, _run(task_data, 2, "numpy", task=task, model=model).state)
+    last = on_double.state.history[-1]
+    assert last["step"] == 2 and set(last) >= set(METRICS[task_kind(task)])  # the task's metrics, on the double
 
 
 def test_checkpoint_save_load_and_resume_on_the_double_equal_numpy_bit_for_bit(data, tmp_path):
@@ -106,21 +113,6 @@ def test_demo_and_experiment_on_the_double(tmp_path):
                           cache_dir=cache, log=lambda m: None, backend="strict", **sizes)
     assert [r["model"] for r in runs] == ["none", "arnn-ms"]
     assert json.loads((tmp_path / "ex" / "table.json").read_text())["config"]["backend"] == "strict"
-
-
-@pytest.fixture(scope="module")
-def query_free_and_edit_data():
-    return {task: load_task(task, n_train=48, n_test=12, seed=0, cache_dir=None) for task in ("clutter", "recolour")}
-
-
-@pytest.mark.parametrize("task, model", [(t, m) for t in ("clutter", "recolour") for m in models_for(t)])
-def test_clutter_and_recolour_models_train_on_the_double_as_on_numpy(query_free_and_edit_data, task, model):
-    data = query_free_and_edit_data[task]
-    runs = [train(TrainConfig(task=task, model=model, steps=2, backend=backend, **TINY), data=data, progress=False,
-                  log=lambda m: None) for backend in ("strict", "numpy")]
-    assert all(type(v) is StrictArray for v in runs[0].state.params.values())
-    _assert_same_state(runs[0].state, runs[1].state)
-    assert set(runs[0].state.history[-1]) >= set(METRICS[task_kind(task)])  # evaluated on the double
 
 
 def test_the_recolour_experiment_on_the_double(tmp_path):
